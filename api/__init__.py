@@ -1,0 +1,1 @@
+"""FastAPI app (JSON API, web workbench) and the tongban CLI."""

@@ -1,0 +1,1 @@
+"""Package data: the national catalog (catalog.yaml) and one operating guide per item."""

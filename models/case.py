@@ -1,0 +1,84 @@
+"""Cases (办件), the materials handed in with them, and the case-number counters."""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Any
+
+from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+
+
+class Case(Base):
+    __tablename__ = "cases"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_no: Mapped[str] = mapped_column(String(48), unique=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
+    guide_version_id: Mapped[int | None] = mapped_column(ForeignKey("guide_versions.id"))
+    mode: Mapped[str] = mapped_column(String(16), default="proxy")
+    state: Mapped[str] = mapped_column(String(32))
+    # Optimistic concurrency: every UPDATE carries `WHERE version = <loaded>`; a stale
+    # writer updates no row and fails instead of overwriting.
+    version: Mapped[int] = mapped_column(default=1)
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
+
+    applicant_kind: Mapped[str] = mapped_column(String(16))  # person | company
+    applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_id_number: Mapped[str] = mapped_column(String(18))
+    contact_phone: Mapped[str] = mapped_column(String(32), default="")
+    delivery_preference: Mapped[str] = mapped_column(String(16))  # mail | electronic | window
+    delivery_address: Mapped[str] = mapped_column(Text, default="")
+
+    originals_required: Mapped[bool] = mapped_column(default=False)
+    originals_received_at: Mapped[datetime | None]
+    decision: Mapped[str | None] = mapped_column(String(16))  # approved | refused
+    received_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+    closed_at: Mapped[datetime | None]
+
+    # Head of the per-case audit chain: deleting the last event leaves the head pointing
+    # at a MAC that no remaining event carries, so `audit verify` sees the cut.
+    audit_seq: Mapped[int] = mapped_column(default=0)
+    audit_head: Mapped[str] = mapped_column(String(64), default="")
+
+    materials: Mapped[list[CaseMaterial]] = relationship(
+        back_populates="case", order_by="CaseMaterial.id", cascade="all, delete-orphan"
+    )
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012
+    __table_args__ = (
+        Index("ix_cases_office_state", "office_id", "state"),
+        Index("ix_cases_department_state", "department_id", "state"),
+    )
+
+
+class CaseMaterial(Base):
+    """A material handed in (or owed) for a case, as checked against the guide."""
+
+    __tablename__ = "case_materials"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    code: Mapped[str] = mapped_column(String(64))
+    name: Mapped[str] = mapped_column(String(200))
+    copies: Mapped[int] = mapped_column(default=1)
+    original_required: Mapped[bool] = mapped_column(default=False)
+    e_licence_verified: Mapped[bool] = mapped_column(default=False)
+    details: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+    case: Mapped[Case] = relationship(back_populates="materials")
+
+
+class CaseCounter(Base):
+    """Per office and day, the last sequence number handed out (unique across app instances)."""
+
+    __tablename__ = "case_counters"
+
+    office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"), primary_key=True)
+    day: Mapped[date] = mapped_column(primary_key=True)
+    last: Mapped[int] = mapped_column(default=0)

@@ -1,0 +1,20 @@
+"""Alembic environment: the engine comes from the caller (`tongban init`), never from an ini."""
+
+from __future__ import annotations
+
+from alembic import context
+
+from tongban.models import Base
+
+config = context.config
+engine = config.attributes["engine"]
+
+with engine.connect() as connection:
+    context.configure(
+        connection=connection,
+        target_metadata=Base.metadata,
+        render_as_batch=connection.dialect.name == "sqlite",
+    )
+    with context.begin_transaction():
+        context.run_migrations()
+    connection.commit()

@@ -1,0 +1,66 @@
+"""Who works where: receiving offices, home departments, users."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+
+from sqlalchemy import ForeignKey, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
+
+from .base import Base
+
+
+class Role(StrEnum):
+    CLERK = "clerk"  # 窗口人员
+    REVIEWER = "reviewer"  # 属地审批人员
+    SUPERVISOR = "supervisor"  # 督查人员
+    ADMIN = "admin"
+
+
+ROLE_LABELS = {
+    Role.CLERK: "窗口人员",
+    Role.REVIEWER: "属地审批人员",
+    Role.SUPERVISOR: "督查人员",
+    Role.ADMIN: "系统管理员",
+}
+
+
+class Office(Base):
+    """A receiving window (跨省通办专窗) in a service hall."""
+
+    __tablename__ = "offices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str] = mapped_column(String(6))  # GB/T 2260, e.g. 341702
+
+
+class Department(Base):
+    """A home-location authority (办理地/业务属地部门)."""
+
+    __tablename__ = "departments"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    code: Mapped[str] = mapped_column(String(32), unique=True)
+    name: Mapped[str] = mapped_column(String(200))
+    region_code: Mapped[str] = mapped_column(String(6))
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    username: Mapped[str] = mapped_column(String(64), unique=True)
+    display_name: Mapped[str] = mapped_column(String(100))
+    role: Mapped[Role] = mapped_column(String(16))
+    office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
+    department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
+    region_code: Mapped[str | None] = mapped_column(String(6))  # supervisors
+    password_hash: Mapped[str] = mapped_column(String(200), default="")
+    active: Mapped[bool] = mapped_column(default=True)
+    last_login_at: Mapped[datetime | None]
+
+    office: Mapped[Office | None] = relationship(lazy="joined")
+    department: Mapped[Department | None] = relationship(lazy="joined")

@@ -1,0 +1,68 @@
+"""Domain errors with stable codes. The API maps them to problem+json; the CLI prints them."""
+
+from __future__ import annotations
+
+from typing import Any
+
+
+class DomainError(Exception):
+    """An error a person can act on: `code` is stable, `message` says what and what to do."""
+
+    code = "domain.error"
+    kind = "invalid"  # not_found | conflict | forbidden | invalid | unauthenticated
+
+    def __init__(
+        self, message: str, *, code: str | None = None, field: str | None = None, **extra: Any
+    ) -> None:
+        super().__init__(message)
+        if code is not None:
+            self.code = code
+        self.message = message
+        self.field = field
+        self.extra = extra
+
+
+class NotFound(DomainError):
+    code = "not_found"
+    kind = "not_found"
+
+
+class CaseNotFound(NotFound):
+    code = "case.not_found"
+
+
+class StaleVersion(DomainError):
+    code = "case.stale_version"
+    kind = "conflict"
+
+
+class Conflict(DomainError):
+    code = "conflict"
+    kind = "conflict"
+
+
+class ScopeDenied(DomainError):
+    code = "scope.denied"
+    kind = "forbidden"
+
+
+class Unauthenticated(DomainError):
+    code = "auth.failed"
+    kind = "unauthenticated"
+
+
+class InvalidInput(DomainError):
+    code = "input.invalid"
+    kind = "invalid"
+
+
+class TransitionError(DomainError):
+    """The workflow refused the action; `code` says which rule (transition.not_allowed, ...)."""
+
+    code = "transition.not_allowed"
+    kind = "conflict"
+
+
+class ConfigurationError(DomainError):
+    code = "config.invalid"
+    kind = "invalid"

@@ -1,0 +1,119 @@
+"""Operating guides: Markdown files with YAML front matter, versioned into the database."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import datetime
+from importlib.resources import files
+from importlib.resources.abc import Traversable
+from typing import Any
+
+import yaml
+from sqlalchemy import func, select
+from sqlalchemy.orm import Session
+
+from tongban.models import GuideVersion, Item
+from tongban.workflow.guide import GuideConfig, parse_config
+
+from .errors import InvalidInput
+from .uow import UnitOfWork
+
+
+@dataclass(frozen=True)
+class GuideText:
+    name: str
+    front: dict[str, Any]
+    body: str
+    checksum: str
+
+
+def split_front_matter(text: str, name: str) -> GuideText:
+    if not text.startswith("---\n"):
+        raise InvalidInput(f"{name}:1: 操作指南须以 YAML 前言（---）开头。", code="guide.invalid")
+    end = text.find("\n---\n", 4)
+    if end < 0:
+        raise InvalidInput(f"{name}:1: YAML 前言缺少结束标记（---）。", code="guide.invalid")
+    front = yaml.safe_load(text[4:end]) or {}
+    if not isinstance(front, dict):
+        raise InvalidInput(f"{name}:2: YAML 前言须为键值映射。", code="guide.invalid")
+    checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
+    return GuideText(name, front, text[end + 5 :], checksum)
+
+
+def guide_files() -> Iterator[Traversable]:
+    folder = files("tongban.docs") / "operating_guides"
+    yield from sorted(
+        (f for f in folder.iterdir() if f.name.endswith(".md")), key=lambda f: f.name
+    )
+
+
+def read_guides() -> Iterator[GuideText]:
+    for path in guide_files():
+        yield split_front_matter(path.read_text(encoding="utf-8"), path.name)
+
+
+def latest_guide(session: Session, item_id: int) -> GuideVersion | None:
+    return session.scalars(
+        select(GuideVersion)
+        .where(GuideVersion.item_id == item_id)
+        .order_by(GuideVersion.version.desc())
+        .limit(1)
+    ).first()
+
+
+def load_guides(uow: UnitOfWork, *, now: datetime) -> int:
+    """Add a new guide version for every guide file whose text changed; return how many."""
+    added = 0
+    with uow:
+        items = {i.code: i for i in uow.session.scalars(select(Item))}
+        for guide in read_guides():
+            item = items.get(str(guide.front.get("item")))
+            if item is None:
+                raise InvalidInput(
+                    f"{guide.name}:2: 事项「{guide.front.get('item')}」不在事项清单中。",
+                    code="guide.unknown_item",
+                )
+            parse_config(guide.front)  # refuse a guide the workflow could not run on
+            latest = latest_guide(uow.session, item.id)
+            if latest is not None and latest.checksum == guide.checksum:
+                continue
+            uow.session.add(
+                GuideVersion(
+                    item_id=item.id,
+                    version=(latest.version + 1) if latest else 1,
+                    status=str(guide.front.get("status", "default")),
+                    config=guide.front,
+                    body=guide.body,
+                    checksum=guide.checksum,
+                    loaded_at=now,
+                )
+            )
+            added += 1
+        uow.commit()
+    return added
+
+
+_CONFIGS: dict[str, GuideConfig] = {}
+
+
+def config_of(session: Session, guide_version_id: int) -> GuideConfig:
+    """The parsed config of a guide version; versions never change, so parse each once."""
+    checksum = session.scalar(
+        select(GuideVersion.checksum).where(GuideVersion.id == guide_version_id)
+    )
+    if checksum is None:
+        raise InvalidInput(f"操作指南版本 {guide_version_id} 不存在。", code="guide.not_found")
+    config = _CONFIGS.get(checksum)
+    if config is None:
+        front = session.scalar(
+            select(GuideVersion.config).where(GuideVersion.id == guide_version_id)
+        )
+        config = parse_config(front or {})
+        _CONFIGS[checksum] = config
+    return config
+
+
+def guide_count(session: Session) -> int:
+    return session.scalar(select(func.count()).select_from(GuideVersion)) or 0

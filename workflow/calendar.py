@@ -1,0 +1,297 @@
+"""Working-day arithmetic for the mainland China calendar.
+
+Pure: no database, no HTTP, no wall clock. Every instant is passed in by the caller.
+
+Model ("working seconds"): a limit of N working days is N x 86,400 seconds of *working
+time*, and working time is every second whose local (Asia/Shanghai) date is a working day.
+Received Monday 10:00 with 1 working day is due Tuesday 10:00; received on a Saturday, the
+clock starts at Monday 00:00. Because the unit is the second, a paused clock resumes exactly
+by carrying its remaining working seconds over.
+
+Whether a date is a working day comes from, in order:
+
+1. ``CalendarData`` loaded by an administrator (explicit dates, then fully loaded years);
+2. the ``chinesecalendar`` package, for the years it has data for;
+3. a Monday-to-Friday fallback, which marks every result that needed it as *uncertain*.
+
+Choices the callers rely on:
+
+- Sub-second parts of every input are dropped (floored), so all counts are exact integers
+  and ``working_seconds_between(s, add_working_seconds(s, n).instant).seconds == n``.
+- ``add_working_seconds(cal, s, 0)`` returns ``s`` itself (in Shanghai time), even when ``s``
+  falls on a non-working day: zero time to add means nothing moves.
+- A result landing exactly at the end of a working day is the following midnight (00:00 of
+  the next date); ``due_date`` maps that midnight back to the working day it closes.
+- Days are taken to be 24 hours long, which holds for Asia/Shanghai since 1991.
+"""
+
+from __future__ import annotations
+
+import functools
+import math
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from fractions import Fraction
+from types import MappingProxyType
+from typing import Literal
+from zoneinfo import ZoneInfo
+
+import chinese_calendar  # type: ignore[import-untyped]
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+SECONDS_PER_DAY = 86_400
+
+Source = Literal["admin", "package", "fallback"]
+
+_ONE_DAY = timedelta(days=1)
+_ONE_SECOND = timedelta(seconds=1)
+_MAX_UNCERTAIN_DATES = 5
+# A float such as 2/3 is not exactly two thirds; snapping it to a nearby small fraction makes
+# ``warning_instant`` land on the second a person would compute by hand.
+_FRACTION_MAX_DENOMINATOR = 1_000_000
+
+
+@dataclass(frozen=True)
+class CalendarData:
+    """Administrator-loaded calendar facts, which take precedence over the package.
+
+    ``days`` maps a date to True (working, e.g. a 调休 make-up Saturday) or False (holiday).
+    ``years`` lists years loaded in full: their dates missing from ``days`` follow the plain
+    weekday/weekend rule, even where the package says otherwise. A date in ``days`` counts as
+    known even if its year is not listed, because the administrator stated it explicitly.
+    """
+
+    days: Mapping[date, bool] = field(default_factory=dict)
+    years: frozenset[int] = frozenset()
+
+    def __post_init__(self) -> None:
+        for day, working in self.days.items():
+            # A datetime key would never match the date lookups and silently do nothing.
+            if type(day) is not date:
+                raise TypeError(f"CalendarData.days keys must be datetime.date, got {day!r}")
+            if not isinstance(working, bool):
+                raise TypeError(f"CalendarData.days[{day}] must be a bool, got {working!r}")
+        # Snapshot, so later edits to the caller's dict cannot move deadlines behind our back.
+        object.__setattr__(self, "days", MappingProxyType(dict(self.days)))
+        object.__setattr__(self, "years", frozenset(self.years))
+
+
+@dataclass(frozen=True)
+class DayInfo:
+    """What the calendar says about one date, and on whose authority."""
+
+    date: date
+    working: bool
+    source: Source
+    name: str | None = None
+
+
+@dataclass(frozen=True)
+class Reckoning:
+    """An instant computed from the calendar, with the guesses it relied on."""
+
+    instant: datetime
+    uncertain: bool
+    uncertain_dates: tuple[date, ...] = ()
+
+
+@dataclass(frozen=True)
+class Span:
+    """An exact amount of working time between two instants."""
+
+    seconds: int
+    uncertain: bool
+
+
+@dataclass(frozen=True)
+class WorkCalendar:
+    """Answers "is this date a working day?" from admin data, the package, or the fallback."""
+
+    data: CalendarData = field(default_factory=CalendarData)
+
+    def is_working_day(self, d: date) -> bool:
+        return self._status(_require_date(d))[0]
+
+    def is_known(self, d: date) -> bool:
+        return self._status(_require_date(d))[1]
+
+    def day_kind(self, d: date) -> DayInfo:
+        d = _require_date(d)
+        explicit = self.data.days.get(d)
+        if explicit is not None:
+            return DayInfo(d, explicit, "admin")
+        if d.year in self.data.years:
+            return DayInfo(d, _is_weekday(d), "admin")
+        if _package_covers(d.year):
+            working, name = _package_detail(d)
+            return DayInfo(d, working, "package", name)
+        return DayInfo(d, _is_weekday(d), "fallback")
+
+    def _status(self, d: date) -> tuple[bool, bool]:
+        """(working, known) — the hot path of every computation, so no DayInfo is built."""
+        explicit = self.data.days.get(d)
+        if explicit is not None:
+            return explicit, True
+        if d.year in self.data.years:
+            return _is_weekday(d), True
+        if _package_covers(d.year):
+            return _package_detail(d)[0], True
+        return _is_weekday(d), False
+
+
+def add_working_seconds(cal: WorkCalendar, start: datetime, seconds: int) -> Reckoning:
+    """The instant at which ``seconds`` of working time have elapsed since ``start``."""
+    _require_amount(seconds, "seconds")
+    local = _to_local(start, "start")
+    if seconds == 0:
+        return Reckoning(local, False)
+    probe = _Probe(cal)
+    day, offset = _split(local)
+    remaining = seconds
+    while True:
+        if probe.working(day):
+            room = SECONDS_PER_DAY - offset
+            if remaining <= room:
+                return probe.reckoning(_at(day, offset + remaining))
+            remaining -= room
+        day += _ONE_DAY
+        offset = 0
+
+
+def add_working_days(cal: WorkCalendar, start: datetime, days: int) -> Reckoning:
+    """The instant at which ``days`` x 86,400 seconds of working time have elapsed."""
+    _require_amount(days, "days")
+    return add_working_seconds(cal, start, days * SECONDS_PER_DAY)
+
+
+def working_seconds_between(cal: WorkCalendar, start: datetime, end: datetime) -> Span:
+    """Working seconds in [start, end); zero when ``end`` is not after ``start``."""
+    lo = _to_local(start, "start")
+    hi = _to_local(end, "end")
+    if hi <= lo:
+        return Span(0, False)
+    probe = _Probe(cal)
+    day, offset = _split(lo)
+    last_day, end_offset = _split(hi)
+    if end_offset == 0:
+        # Stopping at midnight uses none of the date that midnight opens; asking about it
+        # would flag a spurious uncertainty (e.g. a due at 2027-01-01 00:00).
+        last_day, end_offset = last_day - _ONE_DAY, SECONDS_PER_DAY
+    total = 0
+    while day < last_day:
+        if probe.working(day):
+            total += SECONDS_PER_DAY - offset
+        day += _ONE_DAY
+        offset = 0
+    if probe.working(day):
+        total += end_offset - offset
+    return Span(total, probe.uncertain)
+
+
+def working_days_between(cal: WorkCalendar, start: datetime, end: datetime) -> float:
+    """Working time in [start, end) as days, for display; use the seconds version to decide."""
+    return working_seconds_between(cal, start, end).seconds / SECONDS_PER_DAY
+
+
+def warning_instant(
+    cal: WorkCalendar, start: datetime, limit_seconds: int, fraction: float = 2 / 3
+) -> Reckoning:
+    """The first whole second at which ``fraction`` of ``limit_seconds`` has been used.
+
+    Rounds up, so the warning never fires before the fraction is actually reached.
+    """
+    _require_amount(limit_seconds, "limit_seconds")
+    if not (math.isfinite(fraction) and fraction >= 0):
+        raise ValueError(f"fraction must be a finite number >= 0, got {fraction!r}")
+    share = Fraction(fraction).limit_denominator(_FRACTION_MAX_DENOMINATOR)
+    return add_working_seconds(cal, start, math.ceil(share * limit_seconds))
+
+
+def due_date(instant: datetime) -> date:
+    """The local date of the last second before ``instant``.
+
+    For an instant returned by ``add_working_seconds`` with a positive amount this is the
+    working day on which the time runs out; a due at exactly 00:00 belongs to the day before.
+    """
+    return (_to_local(instant, "instant") - _ONE_SECOND).date()
+
+
+class _Probe:
+    """Asks the calendar about dates and remembers which answers were only guesses."""
+
+    __slots__ = ("_cal", "uncertain", "unknown")
+
+    def __init__(self, cal: WorkCalendar) -> None:
+        self._cal = cal
+        self.uncertain = False
+        self.unknown: list[date] = []
+
+    def working(self, d: date) -> bool:
+        working, known = self._cal._status(d)
+        if not known:
+            self.uncertain = True
+            if len(self.unknown) < _MAX_UNCERTAIN_DATES:
+                self.unknown.append(d)
+        return working
+
+    def reckoning(self, instant: datetime) -> Reckoning:
+        return Reckoning(instant, self.uncertain, tuple(self.unknown))
+
+
+@functools.cache
+def _package_covers(year: int) -> bool:
+    """Whether the installed package has data for ``year``; its coverage is whole years."""
+    try:
+        chinese_calendar.is_workday(date(year, 1, 1))
+    except NotImplementedError:
+        return False
+    return True
+
+
+# Bounded: only called for covered years (a few thousand dates). The package rescans its
+# whole table on every call, so caching is what makes thousands of deadlines per second.
+@functools.cache
+def _package_detail(d: date) -> tuple[bool, str | None]:
+    """(working, holiday name) from the package; only call for years it covers."""
+    on_holiday, name = chinese_calendar.get_holiday_detail(d)
+    return not on_holiday, None if name is None else str(name)
+
+
+def _is_weekday(d: date) -> bool:
+    return d.weekday() < 5
+
+
+def _require_date(d: date) -> date:
+    # A datetime is a date subclass but would miss every date-keyed lookup.
+    if type(d) is not date:
+        raise TypeError(f"expected a datetime.date, got {d!r}")
+    return d
+
+
+def _require_amount(value: int, name: str) -> None:
+    # bool and float would pass a bare `< 0` check but break the exact integer arithmetic.
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an int, got {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be >= 0, got {value}")
+
+
+def _to_local(instant: datetime, name: str) -> datetime:
+    if instant.tzinfo is None or instant.utcoffset() is None:
+        raise ValueError(
+            f"{name} must be a timezone-aware datetime, got naive {instant.isoformat()}; "
+            "attach a time zone, e.g. tzinfo=ZoneInfo('Asia/Shanghai')"
+        )
+    # Flooring to whole seconds everywhere keeps every count an exact integer.
+    return instant.astimezone(SHANGHAI).replace(microsecond=0)
+
+
+def _split(local: datetime) -> tuple[date, int]:
+    """(local date, seconds since local midnight)."""
+    return local.date(), local.hour * 3600 + local.minute * 60 + local.second
+
+
+def _at(d: date, second_of_day: int) -> datetime:
+    # second_of_day may be exactly 86,400: the result is then the next date's midnight.
+    return datetime.combine(d, time(), tzinfo=SHANGHAI) + timedelta(seconds=second_of_day)

@@ -1,0 +1,90 @@
+"""What an item's operating guide configures: materials, originals to examine, time limits."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .stages import DEFAULT_LIMIT_DAYS, Stage
+from .states import DeliveryMethod
+
+
+@dataclass(frozen=True)
+class MaterialSpec:
+    code: str
+    name: str
+    required: bool = True
+    original: bool = False  # the home department must examine the original
+    copies: int = 1
+    e_licence: bool = False  # an electronic licence can stand in for the original
+
+
+@dataclass(frozen=True)
+class GuideConfig:
+    item: str
+    version: int
+    status: str
+    materials: tuple[MaterialSpec, ...]
+    limits: Mapping[Stage, int]  # working days per stage
+    results: tuple[DeliveryMethod, ...]
+    modes: tuple[str, ...] = ("proxy",)
+
+    def material(self, code: str) -> MaterialSpec | None:
+        return next((m for m in self.materials if m.code == code), None)
+
+    def limit_days(self, stage: Stage) -> int:
+        return self.limits[stage]
+
+
+def parse_config(front: Mapping[str, Any]) -> GuideConfig:
+    """Build the config from a guide's front matter (already schema-checked by the loader)."""
+    limits_in: Mapping[str, Any] = front.get("time_limits") or {}
+    limits = {stage: int(limits_in.get(stage.value, DEFAULT_LIMIT_DAYS.get(stage, 0)))
+              for stage in Stage}
+    if limits[Stage.DECIDE] <= 0:
+        raise ValueError("time_limits.decide（承诺时限）须为正整数")
+    materials = tuple(
+        MaterialSpec(
+            code=str(m["code"]),
+            name=str(m["name"]),
+            required=bool(m.get("required", True)),
+            original=bool(m.get("original", False)),
+            copies=int(m.get("copies", 1)),
+            e_licence=bool(m.get("e_licence", False)),
+        )
+        for m in front.get("materials") or ()
+    )
+    results = tuple(DeliveryMethod(r) for r in front.get("results") or ("mail",))
+    return GuideConfig(
+        item=str(front["item"]),
+        version=int(front.get("version", 1)),
+        status=str(front.get("status", "default")),
+        materials=materials,
+        limits=limits,
+        results=results,
+        modes=tuple(str(m) for m in front.get("modes") or ("proxy",)),
+    )
+
+
+def missing_materials(config: GuideConfig, handed_in: Iterable[str]) -> tuple[str, ...]:
+    """Names of required materials not handed in, in the guide's order (for the one-time notice)."""
+    have = set(handed_in)
+    return tuple(m.name for m in config.materials if m.required and m.code not in have)
+
+
+def originals_to_mail(config: GuideConfig, handed_in: Mapping[str, bool]) -> tuple[str, ...]:
+    """Codes of handed-in materials whose original must go to the home department.
+
+    `handed_in` maps a material code to whether an electronic licence verified it; such an
+    original needs no mailing when the guide allows the licence to replace it.
+    """
+    out = []
+    for code, licence_verified in handed_in.items():
+        spec = config.material(code)
+        if spec is None or not spec.original:
+            continue
+        if spec.e_licence and licence_verified:
+            continue
+        out.append(code)
+    return tuple(out)

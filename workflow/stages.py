@@ -1,0 +1,89 @@
+"""Stage clocks: which stage a case is in, who owns it, and how a transition moves the clocks."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+from typing import Literal
+
+from .states import Side, State
+
+
+class Stage(StrEnum):
+    FORWARD = "forward"  # window: formal review, identity check, push to the home department
+    ACCEPT = "accept"  # home: accept or return
+    MAIL = "mail"  # window: mail the originals the guide asks to examine
+    DECIDE = "decide"  # home: substantive review and decision (承诺时限)
+    DELIVER = "deliver"  # home: deliver the result
+
+
+STAGE_OWNER: dict[Stage, Side] = {
+    Stage.FORWARD: Side.WINDOW,
+    Stage.ACCEPT: Side.HOME,
+    Stage.MAIL: Side.WINDOW,
+    Stage.DECIDE: Side.HOME,
+    Stage.DELIVER: Side.HOME,
+}
+
+STAGE_LABELS: dict[Stage, str] = {
+    Stage.FORWARD: "收件推送",
+    Stage.ACCEPT: "办理地受理",
+    Stage.MAIL: "原件寄递",
+    Stage.DECIDE: "审查决定",
+    Stage.DELIVER: "结果送达",
+}
+
+# Working days per stage when the item's guide says nothing (DOMAIN.md: forward within 1,
+# accept within 2, deliver within 1; mailing the originals within 1). DECIDE has no
+# default here: it is the item's promised time and must come from the guide.
+DEFAULT_LIMIT_DAYS: dict[Stage, int] = {
+    Stage.FORWARD: 1,
+    Stage.ACCEPT: 2,
+    Stage.MAIL: 1,
+    Stage.DELIVER: 1,
+}
+
+_STAGE_OF_STATE: dict[State, Stage] = {
+    State.RECEIVED: Stage.FORWARD,
+    # Supplementing keeps the forward clock, paused (补正期间不计时).
+    State.SUPPLEMENTING: Stage.FORWARD,
+    State.FORMALLY_REVIEWED: Stage.FORWARD,
+    State.IDENTITY_VERIFIED: Stage.FORWARD,
+    State.RETURNED: Stage.FORWARD,
+    State.FORWARDED: Stage.ACCEPT,
+    State.ORIGINALS_RECEIVED: Stage.DECIDE,
+    State.APPROVED: Stage.DELIVER,
+    State.REFUSED: Stage.DELIVER,
+}
+
+
+def stage_of(state: State, originals_required: bool) -> Stage | None:
+    """The running stage in `state`; None while nobody's clock runs (originals in transit, done)."""
+    if state is State.ACCEPTED:
+        # With originals to examine, the window mails them first and the decision clock
+        # starts when they arrive; otherwise the decision clock starts at acceptance.
+        return Stage.MAIL if originals_required else Stage.DECIDE
+    return _STAGE_OF_STATE.get(state)
+
+
+@dataclass(frozen=True)
+class ClockOp:
+    kind: Literal["open", "close", "pause", "resume"]
+    stage: Stage
+
+
+def clock_changes(source: State, target: State, originals_required: bool) -> tuple[ClockOp, ...]:
+    before = stage_of(source, originals_required)
+    after = stage_of(target, originals_required)
+    if target is State.SUPPLEMENTING and before is not None:
+        return (ClockOp("pause", before),)
+    if source is State.SUPPLEMENTING and after == before and after is not None:
+        return (ClockOp("resume", after),)
+    if before == after:
+        return ()
+    ops: list[ClockOp] = []
+    if before is not None:
+        ops.append(ClockOp("close", before))
+    if after is not None:
+        ops.append(ClockOp("open", after))
+    return tuple(ops)
