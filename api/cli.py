@@ -8,7 +8,6 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
-
 from tongban.services.audit import verify_chains
 from tongban.services.catalog import load_catalog
 from tongban.services.config import get_settings
@@ -18,7 +17,9 @@ from tongban.services.logs import configure_logging
 from tongban.services.runtime import Runtime, open_runtime
 from tongban.services.users import create_user
 
-app = typer.Typer(help="tongban 通办: cross-location government service cases.", no_args_is_help=True)
+app = typer.Typer(
+    help="tongban 通办: cross-location government service cases.", no_args_is_help=True
+)
 audit_app = typer.Typer(help="The tamper-evident audit chain.", no_args_is_help=True)
 catalog_app = typer.Typer(help="The national catalog of 跨省通办 items.", no_args_is_help=True)
 bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=True)
@@ -56,12 +57,19 @@ def init(
         catalog = load_catalog(rt.uow())
         guides = load_guides(rt.uow(), now=_now())
         typer.echo(f"数据库已升级至最新版本：{rt.settings.database_url}")
-        typer.echo(f"事项清单：新增 {catalog.added}，更新 {catalog.updated}，未变 {catalog.unchanged}")
+        typer.echo(
+            f"事项清单：新增 {catalog.added}，更新 {catalog.updated}，未变 {catalog.unchanged}"
+        )
         typer.echo(f"操作指南：新增版本 {guides}")
         if admin_username:
             password = admin_password or getpass.getpass("管理员密码：")
-            create_user(rt.uow(), username=admin_username, display_name=admin_name,
-                        role="admin", password=password)
+            create_user(
+                rt.uow(),
+                username=admin_username,
+                display_name=admin_name,
+                role="admin",
+                password=password,
+            )
             typer.echo(f"已创建管理员 {admin_username}")
     except DomainError as err:
         _fail(err)
@@ -127,9 +135,16 @@ def user_add(
     """Create a user."""
     try:
         rt = _runtime()
-        create_user(rt.uow(), username=username, display_name=name, role=role,
-                    password=password or getpass.getpass("密码："), office_code=office,
-                    department_code=department, region_code=region)
+        create_user(
+            rt.uow(),
+            username=username,
+            display_name=name,
+            role=role,
+            password=password or getpass.getpass("密码："),
+            office_code=office,
+            department_code=department,
+            region_code=region,
+        )
     except DomainError as err:
         _fail(err)
     typer.echo(f"已创建用户 {username}")
@@ -156,7 +171,6 @@ def serve(
 ) -> None:
     """Run the web API and workbench."""
     import uvicorn
-
     from tongban.api.app import create_app
 
     rt = _runtime(init=True)

@@ -20,7 +20,6 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
 from tongban.models import AuditEvent, Case
 
 from .actors import Actor
@@ -180,9 +179,7 @@ def verify_chains(session: Session, key: AuditKey, case_no: str | None = None) -
     events_q = select(AuditEvent).order_by(AuditEvent.case_id, AuditEvent.seq, AuditEvent.id)
     if case_no is not None:
         cases_q = cases_q.where(Case.case_no == case_no)
-        events_q = events_q.join(Case, Case.id == AuditEvent.case_id).where(
-            Case.case_no == case_no
-        )
+        events_q = events_q.join(Case, Case.id == AuditEvent.case_id).where(Case.case_no == case_no)
     cases = {case.id: case for case in session.scalars(cases_q)}
     breaks: list[ChainBreak] = []
     seen: set[int] = set()

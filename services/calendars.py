@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
-
 from tongban.workflow.calendar import WorkCalendar
 
 _PACKAGE_ONLY = WorkCalendar()

@@ -14,7 +14,6 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
 from tongban.models import Case, CaseMaterial, Department, Item, Office, Role
 from tongban.workflow.guards import ActionInput, CaseFacts
 from tongban.workflow.guide import GuideConfig, missing_materials, originals_to_mail
@@ -183,12 +182,22 @@ def register_case(
         session.add(case)
         session.flush()
         apply_clock_ops(
-            session, case, (ClockOp("open", Stage.FORWARD),),
-            config=config, cal=calendar_for(session), now=now,
+            session,
+            case,
+            (ClockOp("open", Stage.FORWARD),),
+            config=config,
+            cal=calendar_for(session),
+            now=now,
         )
         append_event(
-            session, key, case, actor,
-            action="receive", at=now, from_state=None, to_state=case.state,
+            session,
+            key,
+            case,
+            actor,
+            action="receive",
+            at=now,
+            from_state=None,
+            to_state=case.state,
             payload={
                 "item": item.code,
                 "guide_version": guide.version,
@@ -273,8 +282,13 @@ def _act(
         try:
             outcome = fire(facts, action, inp)
         except (TransitionNotAllowed, TransitionRefused) as err:
-            log.info("case.refused", case_no=case_no, user=actor.username,
-                     action=action.value, code=err.code)
+            log.info(
+                "case.refused",
+                case_no=case_no,
+                user=actor.username,
+                action=action.value,
+                code=err.code,
+            )
             raise TransitionError(str(err), code=err.code) from None
         # One UPDATE of the case per action: without this, the clock query would flush
         # the state change early and the audit head would need a second UPDATE.
@@ -287,16 +301,26 @@ def _act(
                 session, case, outcome.clocks, config=config, cal=calendar_for(session), now=now
             )
             append_event(
-                session, key, case, actor,
-                action=action.value, at=now,
-                from_state=outcome.source.value, to_state=outcome.target.value,
-                reasons=step.reasons, payload=step.payload,
+                session,
+                key,
+                case,
+                actor,
+                action=action.value,
+                at=now,
+                from_state=outcome.source.value,
+                to_state=outcome.target.value,
+                reasons=step.reasons,
+                payload=step.payload,
             )
         uow.commit()
         view = _view(case)
     log.info(
-        "case.action", case_no=case_no, user=actor.username, action=action.value,
-        from_state=outcome.source.value, to_state=outcome.target.value,
+        "case.action",
+        case_no=case_no,
+        user=actor.username,
+        action=action.value,
+        from_state=outcome.source.value,
+        to_state=outcome.target.value,
     )
     return view
 
@@ -305,7 +329,12 @@ def _act(
 
 
 def pass_formal_review(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
     expected_version: int | None = None,
 ) -> CaseView:
     """形式审查通过: every required material of the guide has been handed in."""
@@ -313,24 +342,51 @@ def pass_formal_review(
     def prepare(session: Session, case: Case, config: GuideConfig) -> dict[str, Any]:
         return {"missing_materials": missing_materials(config, (m.code for m in case.materials))}
 
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.PASS_FORMAL_REVIEW,
-                now=now, expected_version=expected_version, step=_Step(prepare=prepare))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.PASS_FORMAL_REVIEW,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(prepare=prepare),
+    )
 
 
 def request_supplement(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    notice_items: Sequence[str], expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    notice_items: Sequence[str],
+    expected_version: int | None = None,
 ) -> CaseView:
     """一次性告知补正: the forward clock stops until the applicant supplements."""
     items = tuple(i.strip() for i in notice_items if i.strip())
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.REQUEST_SUPPLEMENT,
-                now=now, expected_version=expected_version,
-                step=_Step(inp={"notice_items": items}, payload={"notice_items": list(items)}))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.REQUEST_SUPPLEMENT,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(inp={"notice_items": items}, payload={"notice_items": list(items)}),
+    )
 
 
 def record_supplement(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    materials: Sequence[MaterialIn], expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    materials: Sequence[MaterialIn],
+    expected_version: int | None = None,
 ) -> CaseView:
     """补正: the applicant hands in what the notice listed; formal review starts again."""
     added: list[CaseMaterial] = []
@@ -345,25 +401,52 @@ def record_supplement(
         case.materials.extend(added)
         case.originals_required = _originals_required(config, case.materials)
 
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.SUPPLEMENT, now=now,
-                expected_version=expected_version,
-                step=_Step(prepare=prepare, apply=apply,
-                           payload={"materials": [m.code for m in materials]}))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.SUPPLEMENT,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(
+            prepare=prepare, apply=apply, payload={"materials": [m.code for m in materials]}
+        ),
+    )
 
 
 def not_accept(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    reasons: Sequence[str], expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    reasons: Sequence[str],
+    expected_version: int | None = None,
 ) -> CaseView:
     """不予受理, with reasons."""
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.NOT_ACCEPT, now=now,
-                expected_version=expected_version,
-                step=_Step(reasons=reasons, apply=_close))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.NOT_ACCEPT,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(reasons=reasons, apply=_close),
+    )
 
 
 def verify_identity(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    document_number: str, expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    document_number: str,
+    expected_version: int | None = None,
 ) -> CaseView:
     """身份核验通过: the number on the document shown in person matches the application."""
 
@@ -373,67 +456,150 @@ def verify_identity(
             raise InvalidInput(
                 "document_number：所持证件号码与收件登记的号码不一致。"
                 "请核对；确属不符的，请作「身份核验不通过」处理。",
-                code="identity.mismatch", field="document_number",
+                code="identity.mismatch",
+                field="document_number",
             )
         return {}
 
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.VERIFY_IDENTITY, now=now,
-                expected_version=expected_version,
-                step=_Step(prepare=prepare, payload={"document": mask(document_number.strip())}))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.VERIFY_IDENTITY,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(prepare=prepare, payload={"document": mask(document_number.strip())}),
+    )
 
 
 def fail_identity(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    reasons: Sequence[str], expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    reasons: Sequence[str],
+    expected_version: int | None = None,
 ) -> CaseView:
     """身份核验不通过: ends the case."""
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.FAIL_IDENTITY, now=now,
-                expected_version=expected_version, step=_Step(reasons=reasons, apply=_close))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.FAIL_IDENTITY,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(reasons=reasons, apply=_close),
+    )
 
 
 def forward(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
     expected_version: int | None = None,
 ) -> CaseView:
     """在线推送 to the home department's inbox."""
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.FORWARD, now=now,
-                expected_version=expected_version, step=_Step())
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.FORWARD,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(),
+    )
 
 
 def mail_originals(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    carrier: str, tracking_no: str, expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    carrier: str,
+    tracking_no: str,
+    expected_version: int | None = None,
 ) -> CaseView:
     """原件寄递: the window mails the originals the guide asks the home side to examine."""
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.MAIL_ORIGINALS, now=now,
-                expected_version=expected_version,
-                step=_Step(inp={"carrier": carrier, "tracking_no": tracking_no},
-                           payload={"carrier": carrier.strip(), "tracking_no": tracking_no.strip()}))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.MAIL_ORIGINALS,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(
+            inp={"carrier": carrier, "tracking_no": tracking_no},
+            payload={"carrier": carrier.strip(), "tracking_no": tracking_no.strip()},
+        ),
+    )
 
 
 # --- home side ---------------------------------------------------------------------------
 
 
 def accept(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
     expected_version: int | None = None,
 ) -> CaseView:
     """受理 at the home department."""
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.ACCEPT, now=now,
-                expected_version=expected_version, step=_Step())
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.ACCEPT,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(),
+    )
 
 
 def return_to_window(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    reasons: Sequence[str], expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    reasons: Sequence[str],
+    expected_version: int | None = None,
 ) -> CaseView:
     """退回 to the receiving window, with reasons."""
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.RETURN, now=now,
-                expected_version=expected_version, step=_Step(reasons=reasons))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.RETURN,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(reasons=reasons),
+    )
 
 
 def receive_originals(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
     expected_version: int | None = None,
 ) -> CaseView:
     """原件寄达: the home side confirms the mailed originals arrived."""
@@ -441,36 +607,78 @@ def receive_originals(
     def apply(case: Case, at: datetime, _config: GuideConfig) -> None:
         case.originals_received_at = at
 
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.RECEIVE_ORIGINALS, now=now,
-                expected_version=expected_version, step=_Step(apply=apply))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.RECEIVE_ORIGINALS,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(apply=apply),
+    )
 
 
 def approve(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    reasons: Sequence[str] = (), expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    reasons: Sequence[str] = (),
+    expected_version: int | None = None,
 ) -> CaseView:
     """准予."""
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.APPROVE, now=now,
-                expected_version=expected_version,
-                step=_Step(reasons=reasons, apply=_decide("approved")))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.APPROVE,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(reasons=reasons, apply=_decide("approved")),
+    )
 
 
 def refuse(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    reasons: Sequence[str], expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    reasons: Sequence[str],
+    expected_version: int | None = None,
 ) -> CaseView:
     """不予许可, with reasons."""
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.REFUSE, now=now,
-                expected_version=expected_version,
-                step=_Step(reasons=reasons, apply=_decide("refused")))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.REFUSE,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(reasons=reasons, apply=_decide("refused")),
+    )
 
 
 # --- either side -------------------------------------------------------------------------
 
 
 def deliver(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    method: str, carrier: str = "", tracking_no: str = "", expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    method: str,
+    carrier: str = "",
+    tracking_no: str = "",
+    expected_version: int | None = None,
 ) -> CaseView:
     """结果送达: mailed or electronic by the home side, handed over at the window."""
     try:
@@ -483,28 +691,64 @@ def deliver(
     payload = {"method": chosen.value}
     if chosen is DeliveryMethod.MAIL:
         payload |= {"carrier": carrier.strip(), "tracking_no": tracking_no.strip()}
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.DELIVER, now=now,
-                expected_version=expected_version,
-                step=_Step(inp={"delivery_method": chosen, "carrier": carrier,
-                                "tracking_no": tracking_no}, payload=payload))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.DELIVER,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(
+            inp={"delivery_method": chosen, "carrier": carrier, "tracking_no": tracking_no},
+            payload=payload,
+        ),
+    )
 
 
 def complete(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
     expected_version: int | None = None,
 ) -> CaseView:
     """办结."""
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.COMPLETE, now=now,
-                expected_version=expected_version, step=_Step(apply=_close))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.COMPLETE,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(apply=_close),
+    )
 
 
 def withdraw(
-    uow: UnitOfWork, key: AuditKey, *, actor: Actor, case_no: str, now: datetime,
-    reasons: Sequence[str] = ("申请人申请撤回",), expected_version: int | None = None,
+    uow: UnitOfWork,
+    key: AuditKey,
+    *,
+    actor: Actor,
+    case_no: str,
+    now: datetime,
+    reasons: Sequence[str] = ("申请人申请撤回",),
+    expected_version: int | None = None,
 ) -> CaseView:
     """撤回 at the applicant's request, any time before the decision."""
-    return _act(uow, key, actor=actor, case_no=case_no, action=Action.WITHDRAW, now=now,
-                expected_version=expected_version, step=_Step(reasons=reasons, apply=_close))
+    return _act(
+        uow,
+        key,
+        actor=actor,
+        case_no=case_no,
+        action=Action.WITHDRAW,
+        now=now,
+        expected_version=expected_version,
+        step=_Step(reasons=reasons, apply=_close),
+    )
 
 
 def _close(case: Case, at: datetime, _config: GuideConfig) -> None:

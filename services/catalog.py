@@ -8,7 +8,6 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
-
 from tongban.models import Item
 
 from .uow import UnitOfWork

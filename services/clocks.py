@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 import math
+from collections.abc import Sequence
 from datetime import datetime
 from fractions import Fraction
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
-
 from tongban.models import Case, Deadline
 from tongban.workflow.calendar import (
     SECONDS_PER_DAY,
@@ -36,7 +35,9 @@ def _schedule(clock: Deadline, cal: WorkCalendar, now: datetime) -> None:
     clock.uncertain = due.uncertain or warn.uncertain
 
 
-def _open(case: Case, stage: Stage, config: GuideConfig, cal: WorkCalendar, now: datetime) -> Deadline:
+def _open(
+    case: Case, stage: Stage, config: GuideConfig, cal: WorkCalendar, now: datetime
+) -> Deadline:
     side = STAGE_OWNER[stage]
     clock = Deadline(
         case_id=case.id,

@@ -6,7 +6,6 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
-
 from tongban.models import Department, Office, User
 from tongban.workflow.identity import id_check_char, uscc_check_char
 
@@ -69,8 +68,14 @@ def load_org(rt: Runtime) -> None:
         existing = set(uow.session.scalars(select(User.username)))
     for username, display, role, unit in USERS:
         if username not in existing:
-            create_user(rt.uow(), username=username, display_name=display, role=role,
-                        password=DEMO_PASSWORD, **unit)
+            create_user(
+                rt.uow(),
+                username=username,
+                display_name=display,
+                role=role,
+                password=DEMO_PASSWORD,
+                **unit,
+            )
 
 
 Step = Callable[[Runtime, dict[str, Actor], str, datetime], object]
@@ -89,45 +94,114 @@ def _do(fn: Callable[..., object], who: str, **kw: object) -> Step:
 
 def _cases() -> list[tuple[str, c.Application, list[Step]]]:
     diploma = c.Application(
-        item_code="1-01", department_code="GZ330106", applicant_kind="person",
-        applicant_name="张伟", applicant_id_number=person_id("341702", "19900315", "123"),
-        delivery_preference="mail", delivery_address="安徽省池州市贵池区长江中路1号",
+        item_code="1-01",
+        department_code="GZ330106",
+        applicant_kind="person",
+        applicant_name="张伟",
+        applicant_id_number=person_id("341702", "19900315", "123"),
+        delivery_preference="mail",
+        delivery_address="安徽省池州市贵池区长江中路1号",
         contact_phone="13800000001",
-        materials=(c.MaterialIn("id_card"), c.MaterialIn("diploma"), c.MaterialIn("application_form")),
+        materials=(
+            c.MaterialIn("id_card"),
+            c.MaterialIn("diploma"),
+            c.MaterialIn("application_form"),
+        ),
     )
     card = c.Application(
-        item_code="2-21", department_code="RS320102", applicant_kind="person",
-        applicant_name="刘洋", applicant_id_number=person_id("320102", "19880720", "456"),
-        delivery_preference="window", contact_phone="13800000002",
-        materials=(c.MaterialIn("id_card"), c.MaterialIn("photo"), c.MaterialIn("application_form")),
+        item_code="2-21",
+        department_code="RS320102",
+        applicant_kind="person",
+        applicant_name="刘洋",
+        applicant_id_number=person_id("320102", "19880720", "456"),
+        delivery_preference="window",
+        contact_phone="13800000002",
+        materials=(
+            c.MaterialIn("id_card"),
+            c.MaterialIn("photo"),
+            c.MaterialIn("application_form"),
+        ),
     )
     medical = c.Application(
-        item_code="2-61", department_code="YB310115", applicant_kind="person",
-        applicant_name="黄敏", applicant_id_number=person_id("310115", "19620101", "789"),
-        delivery_preference="electronic", contact_phone="13800000003",
+        item_code="2-61",
+        department_code="YB310115",
+        applicant_kind="person",
+        applicant_name="黄敏",
+        applicant_id_number=person_id("310115", "19620101", "789"),
+        delivery_preference="electronic",
+        contact_phone="13800000003",
         materials=(c.MaterialIn("identity_document"), c.MaterialIn("filing_form")),
     )
     w, r = "clerk.cz", "reviewer.gz"
-    front = [_do(c.pass_formal_review, w), _do(c.verify_identity, w, document_number=diploma.applicant_id_number), _do(c.forward, w)]
+    front = [
+        _do(c.pass_formal_review, w),
+        _do(c.verify_identity, w, document_number=diploma.applicant_id_number),
+        _do(c.forward, w),
+    ]
     return [
         ("clerk.cz", diploma, []),
-        ("clerk.cz", diploma, [_do(c.request_supplement, w, notice_items=["学历证书原件（毕业证书）"])]),
+        (
+            "clerk.cz",
+            diploma,
+            [_do(c.request_supplement, w, notice_items=["学历证书原件（毕业证书）"])],
+        ),
         ("clerk.cz", diploma, front[:2]),
         ("clerk.cz", diploma, front),
         ("clerk.cz", diploma, [*front, _do(c.accept, r)]),
-        ("clerk.cz", diploma, [*front, _do(c.accept, r), _do(c.mail_originals, w, carrier="中国邮政EMS", tracking_no="1100000000001")]),
-        ("clerk.cz", diploma, [*front, _do(c.accept, r), _do(c.mail_originals, w, carrier="中国邮政EMS", tracking_no="1100000000002"),
-                               _do(c.receive_originals, r), _do(c.approve, r),
-                               _do(c.deliver, r, method="mail", carrier="中国邮政EMS", tracking_no="1100000000003"),
-                               _do(c.complete, r)]),
-        ("clerk.cz", diploma, [*front, _do(c.return_to_window, r, reasons=["学历证书复印件不清晰，请重新扫描"])]),
+        (
+            "clerk.cz",
+            diploma,
+            [
+                *front,
+                _do(c.accept, r),
+                _do(c.mail_originals, w, carrier="中国邮政EMS", tracking_no="1100000000001"),
+            ],
+        ),
+        (
+            "clerk.cz",
+            diploma,
+            [
+                *front,
+                _do(c.accept, r),
+                _do(c.mail_originals, w, carrier="中国邮政EMS", tracking_no="1100000000002"),
+                _do(c.receive_originals, r),
+                _do(c.approve, r),
+                _do(
+                    c.deliver, r, method="mail", carrier="中国邮政EMS", tracking_no="1100000000003"
+                ),
+                _do(c.complete, r),
+            ],
+        ),
+        (
+            "clerk.cz",
+            diploma,
+            [*front, _do(c.return_to_window, r, reasons=["学历证书复印件不清晰，请重新扫描"])],
+        ),
         ("clerk.cz", diploma, [_do(c.not_accept, w, reasons=["申请事项不属于公证机构执业范围"])]),
-        ("clerk.gc", card, [_do(c.pass_formal_review, "clerk.gc"), _do(c.verify_identity, "clerk.gc", document_number=card.applicant_id_number),
-                            _do(c.forward, "clerk.gc"), _do(c.accept, "reviewer.rs"), _do(c.approve, "reviewer.rs")]),
+        (
+            "clerk.gc",
+            card,
+            [
+                _do(c.pass_formal_review, "clerk.gc"),
+                _do(c.verify_identity, "clerk.gc", document_number=card.applicant_id_number),
+                _do(c.forward, "clerk.gc"),
+                _do(c.accept, "reviewer.rs"),
+                _do(c.approve, "reviewer.rs"),
+            ],
+        ),
         ("clerk.gc", card, [_do(c.withdraw, "clerk.gc", reasons=["申请人已回户籍地办理"])]),
-        ("clerk.hz", medical, [_do(c.pass_formal_review, "clerk.hz"), _do(c.verify_identity, "clerk.hz", document_number=medical.applicant_id_number),
-                               _do(c.forward, "clerk.hz"), _do(c.accept, "reviewer.yb"), _do(c.approve, "reviewer.yb"),
-                               _do(c.deliver, "reviewer.yb", method="electronic")]),
+        (
+            "clerk.hz",
+            medical,
+            [
+                _do(c.pass_formal_review, "clerk.hz"),
+                _do(c.verify_identity, "clerk.hz", document_number=medical.applicant_id_number),
+                _do(c.forward, "clerk.hz"),
+                _do(c.accept, "reviewer.yb"),
+                _do(c.approve, "reviewer.yb"),
+                _do(c.deliver, "reviewer.yb", method="electronic"),
+            ],
+        ),
     ]
 
 
@@ -142,7 +216,9 @@ def load_demo(rt: Runtime, *, now: datetime) -> list[str]:
     for index, (clerk, application, steps) in enumerate(_cases()):
         # Spread the demo over the last few working days so clocks show varied urgency.
         at = now - timedelta(days=6 - index % 6, hours=index)
-        view = c.register_case(rt.uow(), rt.key, actor=actors[clerk], application=application, now=at)
+        view = c.register_case(
+            rt.uow(), rt.key, actor=actors[clerk], application=application, now=at
+        )
         for offset, step in enumerate(steps, start=1):
             step(rt, actors, view.case_no, at + timedelta(hours=2 * offset))
         made.append(view.case_no)

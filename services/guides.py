@@ -13,7 +13,6 @@ from typing import Any
 import yaml
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
-
 from tongban.models import GuideVersion, Item
 from tongban.workflow.guide import GuideConfig, parse_config
 
@@ -44,9 +43,7 @@ def split_front_matter(text: str, name: str) -> GuideText:
 
 def guide_files() -> Iterator[Traversable]:
     folder = files("tongban.docs") / "operating_guides"
-    yield from sorted(
-        (f for f in folder.iterdir() if f.name.endswith(".md")), key=lambda f: f.name
-    )
+    yield from sorted((f for f in folder.iterdir() if f.name.endswith(".md")), key=lambda f: f.name)
 
 
 def read_guides() -> Iterator[GuideText]:

@@ -8,7 +8,6 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select
-
 from tongban.models import Department, Office, Role, User
 
 from .actors import Actor, actor_of
@@ -58,8 +57,12 @@ def create_user(
         session = uow.session
         if session.scalars(select(User).where(User.username == username)).first():
             raise Conflict(f"username：用户名「{username}」已存在。", code="user.exists")
-        user = User(username=username, display_name=display_name, role=chosen.value,
-                    password_hash=hash_password(password))
+        user = User(
+            username=username,
+            display_name=display_name,
+            role=chosen.value,
+            password_hash=hash_password(password),
+        )
         if chosen is Role.CLERK:
             office = session.scalars(select(Office).where(Office.code == office_code)).first()
             if office is None:

@@ -10,13 +10,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
-
 from tongban.services.config import Settings
 from tongban.services.runtime import Runtime, open_runtime
 
-PG_URL = os.environ.get(
-    "TONGBAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
-)
+PG_URL = os.environ.get("TONGBAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
 
 # A fixed instant: a Tuesday in a year the calendar package knows (2026-03-10 09:00 Shanghai).
 T0 = datetime(2026, 3, 10, 1, 0, tzinfo=UTC)

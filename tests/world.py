@@ -43,18 +43,32 @@ def build_world(rt: Runtime) -> World:
 
 def diploma_application(seq: str = "123") -> c.Application:
     return c.Application(
-        item_code=ORIGINALS_ITEM, department_code="GZ330106", applicant_kind="person",
-        applicant_name="张伟", applicant_id_number=person_id("341702", "19900315", seq),
-        delivery_preference="mail", delivery_address="安徽省池州市贵池区长江中路1号",
-        materials=(c.MaterialIn("id_card"), c.MaterialIn("diploma"),
-                   c.MaterialIn("application_form")),
+        item_code=ORIGINALS_ITEM,
+        department_code="GZ330106",
+        applicant_kind="person",
+        applicant_name="张伟",
+        applicant_id_number=person_id("341702", "19900315", seq),
+        delivery_preference="mail",
+        delivery_address="安徽省池州市贵池区长江中路1号",
+        materials=(
+            c.MaterialIn("id_card"),
+            c.MaterialIn("diploma"),
+            c.MaterialIn("application_form"),
+        ),
     )
 
 
 def card_application(seq: str = "456") -> c.Application:
     return c.Application(
-        item_code=NO_ORIGINALS_ITEM, department_code="RS320102", applicant_kind="person",
-        applicant_name="刘洋", applicant_id_number=person_id("320102", "19880720", seq),
+        item_code=NO_ORIGINALS_ITEM,
+        department_code="RS320102",
+        applicant_kind="person",
+        applicant_name="刘洋",
+        applicant_id_number=person_id("320102", "19880720", seq),
         delivery_preference="window",
-        materials=(c.MaterialIn("id_card"), c.MaterialIn("photo"), c.MaterialIn("application_form")),
+        materials=(
+            c.MaterialIn("id_card"),
+            c.MaterialIn("photo"),
+            c.MaterialIn("application_form"),
+        ),
     )

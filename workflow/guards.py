@@ -1,4 +1,4 @@
-"""Guards: the rules that refuse an action, each with a stable code and a reason people can act on."""
+"""Guards: the rules that refuse an action, each with a stable code and an actionable reason."""
 
 from __future__ import annotations
 

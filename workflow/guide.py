@@ -40,8 +40,9 @@ class GuideConfig:
 def parse_config(front: Mapping[str, Any]) -> GuideConfig:
     """Build the config from a guide's front matter (already schema-checked by the loader)."""
     limits_in: Mapping[str, Any] = front.get("time_limits") or {}
-    limits = {stage: int(limits_in.get(stage.value, DEFAULT_LIMIT_DAYS.get(stage, 0)))
-              for stage in Stage}
+    limits = {
+        stage: int(limits_in.get(stage.value, DEFAULT_LIMIT_DAYS.get(stage, 0))) for stage in Stage
+    }
     if limits[Stage.DECIDE] <= 0:
         raise ValueError("time_limits.decide（承诺时限）须为正整数")
     materials = tuple(

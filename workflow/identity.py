@@ -10,9 +10,12 @@ _ID_CHECK = "10X98765432"  # ISO 7064 MOD 11-2, indexed by the weighted sum mod 
 _ID_SHAPE = re.compile(r"^\d{17}[\dX]$")
 # First two digits: the province-level codes of GB/T 2260 (plus 71 台湾, 81 香港, 82 澳门).
 _PROVINCES = frozenset(
-    "11 12 13 14 15 21 22 23 31 32 33 34 35 36 37 41 42 43 44 45 46 50 51 52 53 54 "
-    "61 62 63 64 65 71 81 82".split()
-)
+    {
+        "11", "12", "13", "14", "15", "21", "22", "23", "31", "32", "33", "34",
+        "35", "36", "37", "41", "42", "43", "44", "45", "46", "50", "51", "52",
+        "53", "54", "61", "62", "63", "64", "65", "71", "81", "82",
+    }
+)  # fmt: skip
 
 _USCC_CHARS = "0123456789ABCDEFGHJKLMNPQRTUWXY"  # GB 32100: no I, O, Z, S, V
 _USCC_WEIGHTS = (1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28)
@@ -72,9 +75,7 @@ def validate_credit_code(value: str, field: str = "统一社会信用代码") ->
     if len(code) != 18:
         raise InvalidIdentityNumber(field, f"应为18位，实际为{len(code)}位。")
     if not _USCC_SHAPE.match(code):
-        raise InvalidIdentityNumber(
-            field, "只能由数字和除I、O、Z、S、V以外的大写英文字母组成。"
-        )
+        raise InvalidIdentityNumber(field, "只能由数字和除I、O、Z、S、V以外的大写英文字母组成。")
     if not code[2:8].isdigit():
         raise InvalidIdentityNumber(field, f"第3至8位「{code[2:8]}」应为行政区划代码（6位数字）。")
     expected = uscc_check_char(code[:17])

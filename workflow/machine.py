@@ -9,6 +9,7 @@ state, and the caller copies the resulting state back inside its own transaction
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import cast
 
 from transitions import EventData, Machine
 
@@ -63,7 +64,7 @@ class _Subject:
 
 
 def _guards_pass(event: EventData) -> bool:
-    subject: _Subject = event.model
+    subject = cast(_Subject, event.model)
     inp: ActionInput = event.kwargs["inp"]
     return first_refusal(subject.facts, inp, Action(event.event.name)) is None
 
@@ -122,11 +123,7 @@ def available_actions(state: State, side: Side) -> list[Action]:
     """Actions the given side could try now (guards may still refuse them)."""
     if state in FINAL_STATES:
         return []
-    return [
-        a
-        for a in Action
-        if allowed(state, a) and ACTION_SIDE[a] in (side, Side.EITHER)
-    ]
+    return [a for a in Action if allowed(state, a) and ACTION_SIDE[a] in (side, Side.EITHER)]
 
 
 def fire(facts: CaseFacts, action: Action, inp: ActionInput) -> Outcome:

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
-
 from tongban.workflow.identity import (
     InvalidIdentityNumber,
     id_check_char,
@@ -69,7 +68,9 @@ def test_invalid_credit_codes(code: str, fragment: str) -> None:
     assert fragment in str(err.value)
 
 
-@given(st.from_regex(r"\A(11|34|44)\d{4}(19[5-9]\d|200\d)(0[1-9]|1[0-2])(0[1-9]|1\d|2[0-8])\d{3}\Z"))
+@given(
+    st.from_regex(r"\A(11|34|44)\d{4}(19[5-9]\d|200\d)(0[1-9]|1[0-2])(0[1-9]|1\d|2[0-8])\d{3}\Z")
+)
 def test_exactly_one_check_character_is_accepted(first17: str) -> None:
     accepted = [c for c in "0123456789X" if _ok(first17 + c)]
     assert accepted == [id_check_char(first17)]
@@ -89,7 +90,7 @@ def test_single_character_change_in_a_credit_code_is_caught() -> None:
         for ch in "0123456789ABCDEFGHJKLMNPQRTUWXY":
             if ch == code[i] or (2 <= i < 8 and not ch.isdigit()):
                 continue
-            changed = code[:i] + ch + code[i + 1:]
+            changed = code[:i] + ch + code[i + 1 :]
             assert uscc_check_char(changed[:17]) != changed[17]
 
 

@@ -5,7 +5,6 @@ from __future__ import annotations
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
-
 from tongban.workflow.guards import ActionInput, CaseFacts
 from tongban.workflow.machine import (
     MACHINE,
@@ -60,8 +59,14 @@ FRONT = [Action.PASS_FORMAL_REVIEW, Action.VERIFY_IDENTITY, Action.FORWARD, Acti
 
 
 def test_happy_path_with_originals() -> None:
-    path = [*FRONT, Action.MAIL_ORIGINALS, Action.RECEIVE_ORIGINALS, Action.APPROVE,
-            Action.DELIVER, Action.COMPLETE]
+    path = [
+        *FRONT,
+        Action.MAIL_ORIGINALS,
+        Action.RECEIVE_ORIGINALS,
+        Action.APPROVE,
+        Action.DELIVER,
+        Action.COMPLETE,
+    ]
     assert run(path, originals=True).state == State.COMPLETED
 
 
@@ -87,8 +92,9 @@ def test_not_allowed_names_state_and_action_in_chinese() -> None:
     assert str(err.value) == "案件当前为「已收件」，不能执行「受理」。"
 
 
-@pytest.mark.parametrize("action", [Action.NOT_ACCEPT, Action.RETURN, Action.REFUSE,
-                                    Action.FAIL_IDENTITY])
+@pytest.mark.parametrize(
+    "action", [Action.NOT_ACCEPT, Action.RETURN, Action.REFUSE, Action.FAIL_IDENTITY]
+)
 def test_reasons_are_required(action: Action) -> None:
     source = next(s[0] for a, s, _ in TRANSITIONS if a is action)
     facts = CaseFacts(source.value)
@@ -101,8 +107,11 @@ def test_supplement_requires_a_one_time_notice_and_pauses_the_clock() -> None:
     with pytest.raises(TransitionRefused) as err:
         fire(CaseFacts("received"), Action.REQUEST_SUPPLEMENT, WINDOW)
     assert err.value.code == "supplement.notice_empty"
-    out = fire(CaseFacts("received"), Action.REQUEST_SUPPLEMENT,
-               ActionInput(side=Side.WINDOW, notice_items=("学历证书原件",)))
+    out = fire(
+        CaseFacts("received"),
+        Action.REQUEST_SUPPLEMENT,
+        ActionInput(side=Side.WINDOW, notice_items=("学历证书原件",)),
+    )
     assert out.clocks == (ClockOp("pause", Stage.FORWARD),)
     back = fire(CaseFacts("supplementing"), Action.SUPPLEMENT, WINDOW)
     assert back.clocks == (ClockOp("resume", Stage.FORWARD),)
@@ -114,15 +123,19 @@ def test_delivery_method_must_match_the_side() -> None:
     with pytest.raises(TransitionRefused) as err:
         fire(facts, Action.DELIVER, window_pickup)
     assert err.value.code == "delivery.wrong_side"
-    ok = fire(facts, Action.DELIVER,
-              ActionInput(side=Side.WINDOW, delivery_method=DeliveryMethod.WINDOW))
+    ok = fire(
+        facts, Action.DELIVER, ActionInput(side=Side.WINDOW, delivery_method=DeliveryMethod.WINDOW)
+    )
     assert ok.target is State.DELIVERED
 
 
 def test_withdraw_is_allowed_before_the_decision_only() -> None:
     for state in State:
         expected = state not in FINAL_STATES and state not in {
-            State.APPROVED, State.REFUSED, State.DELIVERED}
+            State.APPROVED,
+            State.REFUSED,
+            State.DELIVERED,
+        }
         assert (Action.WITHDRAW in available_actions(state, Side.WINDOW)) == expected, state
 
 
@@ -133,13 +146,19 @@ def test_the_machine_is_shared_and_keeps_no_models() -> None:
 
 def test_clock_changes_follow_stage_owners() -> None:
     assert clock_changes(State.IDENTITY_VERIFIED, State.FORWARDED, False) == (
-        ClockOp("close", Stage.FORWARD), ClockOp("open", Stage.ACCEPT))
+        ClockOp("close", Stage.FORWARD),
+        ClockOp("open", Stage.ACCEPT),
+    )
     assert clock_changes(State.FORWARDED, State.ACCEPTED, True) == (
-        ClockOp("close", Stage.ACCEPT), ClockOp("open", Stage.MAIL))
+        ClockOp("close", Stage.ACCEPT),
+        ClockOp("open", Stage.MAIL),
+    )
     assert clock_changes(State.ACCEPTED, State.ORIGINALS_MAILED, True) == (
-        ClockOp("close", Stage.MAIL),)
+        ClockOp("close", Stage.MAIL),
+    )
     assert clock_changes(State.ORIGINALS_MAILED, State.ORIGINALS_RECEIVED, True) == (
-        ClockOp("open", Stage.DECIDE),)
+        ClockOp("open", Stage.DECIDE),
+    )
     assert stage_of(State.ACCEPTED, False) is Stage.DECIDE
 
 
