@@ -71,12 +71,16 @@ def apply_clock_ops(
 ) -> None:
     if not ops:
         return
-    open_clocks = {
-        c.stage: c
-        for c in session.scalars(
-            select(Deadline).where(Deadline.case_id == case.id, Deadline.status != "closed")
-        )
-    }
+    open_clocks = (
+        {}
+        if all(op.kind == "open" for op in ops)
+        else {
+            c.stage: c
+            for c in session.scalars(
+                select(Deadline).where(Deadline.case_id == case.id, Deadline.status != "closed")
+            )
+        }
+    )
     for op in ops:
         clock = open_clocks.get(op.stage.value)
         if op.kind == "open":

@@ -9,9 +9,10 @@ from datetime import datetime
 from importlib.resources import files
 from importlib.resources.abc import Traversable
 from typing import Any
+from weakref import WeakKeyDictionary
 
 import yaml
-from sqlalchemy import func, select
+from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
 from tongban.models import GuideVersion, Item
 from tongban.workflow.guide import GuideConfig, parse_config
@@ -92,23 +93,24 @@ def load_guides(uow: UnitOfWork, *, now: datetime) -> int:
     return added
 
 
-_CONFIGS: dict[str, GuideConfig] = {}
+# Guide versions are immutable rows, so each engine's parsed configs are cached by id;
+# keying on the engine keeps two databases in one process (tests, bench) apart.
+_CONFIGS: WeakKeyDictionary[Engine, dict[int, GuideConfig]] = WeakKeyDictionary()
 
 
 def config_of(session: Session, guide_version_id: int) -> GuideConfig:
-    """The parsed config of a guide version; versions never change, so parse each once."""
-    checksum = session.scalar(
-        select(GuideVersion.checksum).where(GuideVersion.id == guide_version_id)
-    )
-    if checksum is None:
-        raise InvalidInput(f"操作指南版本 {guide_version_id} 不存在。", code="guide.not_found")
-    config = _CONFIGS.get(checksum)
+    """The parsed config of a guide version, read from the database once per engine."""
+    engine = session.get_bind().engine
+    cache = _CONFIGS.setdefault(engine, {})
+    config = cache.get(guide_version_id)
     if config is None:
         front = session.scalar(
             select(GuideVersion.config).where(GuideVersion.id == guide_version_id)
         )
-        config = parse_config(front or {})
-        _CONFIGS[checksum] = config
+        if front is None:
+            raise InvalidInput(f"操作指南版本 {guide_version_id} 不存在。", code="guide.not_found")
+        config = parse_config(front)
+        cache[guide_version_id] = config
     return config
 
 
