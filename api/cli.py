@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from typing import Annotated
 
 import typer
+
 from tongban.services.audit import verify_chains
 from tongban.services.catalog import load_catalog
 from tongban.services.config import get_settings
@@ -171,6 +172,7 @@ def serve(
 ) -> None:
     """Run the web API and workbench."""
     import uvicorn
+
     from tongban.api.app import create_app
 
     rt = _runtime(init=True)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from sqlalchemy.orm import Session
+
 from tongban.models import Case, Department, Office, Role, User
 from tongban.workflow.states import ACTION_LABELS, ACTION_SIDE, Action, Side
 

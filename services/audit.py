@@ -20,6 +20,7 @@ from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
 from tongban.models import AuditEvent, Case
 
 from .actors import Actor

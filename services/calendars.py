@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from sqlalchemy.orm import Session
+
 from tongban.workflow.calendar import WorkCalendar
 
 _PACKAGE_ONLY = WorkCalendar()

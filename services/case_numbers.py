@@ -6,6 +6,7 @@ from datetime import datetime
 
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.orm import Session
+
 from tongban.models import CaseCounter, Office
 from tongban.workflow.calendar import SHANGHAI
 

@@ -14,6 +14,7 @@ from typing import Any
 import structlog
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
 from tongban.models import Case, CaseMaterial, Department, Item, Office, Role
 from tongban.workflow.guards import ActionInput, CaseFacts
 from tongban.workflow.guide import GuideConfig, missing_materials, originals_to_mail

@@ -8,6 +8,7 @@ from typing import Any
 
 import yaml
 from sqlalchemy import select
+
 from tongban.models import Item
 
 from .uow import UnitOfWork

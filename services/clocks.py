@@ -9,6 +9,7 @@ from fractions import Fraction
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
+
 from tongban.models import Case, Deadline
 from tongban.workflow.calendar import (
     SECONDS_PER_DAY,

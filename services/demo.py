@@ -6,6 +6,7 @@ from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
+
 from tongban.models import Department, Office, User
 from tongban.workflow.identity import id_check_char, uscc_check_char
 

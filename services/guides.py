@@ -14,6 +14,7 @@ from weakref import WeakKeyDictionary
 import yaml
 from sqlalchemy import Engine, func, select
 from sqlalchemy.orm import Session
+
 from tongban.models import GuideVersion, Item
 from tongban.workflow.guide import GuideConfig, parse_config
 

@@ -10,6 +10,7 @@ from collections.abc import MutableMapping
 from typing import Any
 
 import structlog
+
 from tongban.workflow.identity import mask
 
 # 18-character citizen ID numbers and unified social credit codes, standing alone.

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
+
 from tongban.models.db import make_engine, make_session_factory, upgrade
 
 from .audit import AuditKey, ensure_audit_key, load_audit_key

@@ -8,6 +8,7 @@ import secrets
 from datetime import datetime
 
 from sqlalchemy import select
+
 from tongban.models import Department, Office, Role, User
 
 from .actors import Actor, actor_of

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import create_engine, text
+
 from tongban.services.config import Settings
 from tongban.services.runtime import Runtime, open_runtime
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 from sqlalchemy import select
+
 from tongban.models import AuditEvent, Case, Deadline
 from tongban.services import cases as c
 from tongban.services.audit import verify_chains

@@ -8,6 +8,7 @@ from zoneinfo import ZoneInfo
 import pytest
 from hypothesis import given
 from hypothesis import strategies as st
+
 from tongban.workflow.calendar import (
     SECONDS_PER_DAY,
     SHANGHAI,
