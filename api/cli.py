@@ -87,7 +87,7 @@ def demo() -> None:
     except DomainError as err:
         _fail(err)
         return
-    typer.echo(f"已载入演示案件 {len(made)} 件：{', '.join(made)}")
+    typer.echo(f"演示案件 {len(made)} 件：{', '.join(made)}")
     typer.echo(f"演示用户（密码均为 {DEMO_PASSWORD}）：" + "、".join(u[0] for u in USERS))
 
 

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
-from tongban.models import Department, Office, User
+from tongban.models import Case, Department, Office, User
 from tongban.workflow.identity import id_check_char, uscc_check_char
 
 from . import cases as c
@@ -213,6 +213,10 @@ def load_demo(rt: Runtime, *, now: datetime) -> list[str]:
     load_org(rt)
     with rt.uow() as uow:
         actors = {name: load_actor(uow.session, name) for name, *_ in USERS}
+        existing = list(uow.session.scalars(select(Case.case_no).order_by(Case.id)))
+    if existing:
+        # Restarting `serve --demo` on the same database keeps the cases it already has.
+        return existing
     made = []
     for index, (clerk, application, steps) in enumerate(_cases()):
         # Spread the demo over the last few working days so clocks show varied urgency.

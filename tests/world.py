@@ -2,17 +2,26 @@
 
 from __future__ import annotations
 
+import secrets
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from pathlib import Path
 
+from sqlalchemy import create_engine, select, text
+
+from tongban.models import AuditEvent, Case, CaseMaterial, Deadline
 from tongban.services import cases as c
 from tongban.services.actors import Actor, load_actor
 from tongban.services.catalog import load_catalog
-from tongban.services.demo import USERS, load_org, person_id
+from tongban.services.config import Settings
+from tongban.services.demo import DEMO_PASSWORD, USERS, load_org, person_id
 from tongban.services.guides import load_guides
-from tongban.services.runtime import Runtime
+from tongban.services.runtime import Runtime, open_runtime
+from tongban.services.users import create_user
 
-from .conftest import T0
+from .conftest import PG_URL, T0, pg_schema_url
 
 ORIGINALS_ITEM = "1-01"  # 学历公证: the diploma original goes to the notary office
 NO_ORIGINALS_ITEM = "2-21"  # 社会保障卡申领: identity checked in person, nothing mailed
@@ -71,4 +80,90 @@ def card_application(seq: str = "456") -> c.Application:
             c.MaterialIn("photo"),
             c.MaterialIn("application_form"),
         ),
+    )
+
+
+# --- helpers for fixtures wider than one test, and for "nothing was written" checks -------
+
+
+@contextmanager
+def fresh_runtime(backend: str, folder: Path) -> Iterator[Runtime]:
+    """A runtime on a new database ("sqlite" file in `folder`, or a new PostgreSQL schema),
+    for module-scoped fixtures; the function-scoped `rt` of conftest does the same per test."""
+    settings = Settings(
+        database_url=f"sqlite:///{folder / 'tongban.db'}",
+        audit_key=secrets.token_hex(32),
+        audit_key_file=folder / "audit.key",
+    )
+    schema = None
+    admin = None
+    if backend == "postgres":
+        schema = f"tb_{secrets.token_hex(6)}"
+        admin = create_engine(PG_URL, isolation_level="AUTOCOMMIT")
+        with admin.connect() as conn:
+            conn.execute(text(f"CREATE SCHEMA {schema}"))
+        settings = settings.model_copy(update={"database_url": pg_schema_url(schema)})
+    runtime = open_runtime(settings, init=True)
+    try:
+        yield runtime
+    finally:
+        runtime.engine.dispose()
+        if admin is not None:
+            with admin.connect() as conn:
+                conn.execute(text(f"DROP SCHEMA {schema} CASCADE"))
+            admin.dispose()
+
+
+@dataclass(frozen=True)
+class CaseSnapshot:
+    """Everything an action may write about one case: the row, materials, events, clocks."""
+
+    case: tuple[object, ...]
+    materials: tuple[tuple[object, ...], ...]
+    events: tuple[tuple[object, ...], ...]
+    deadlines: tuple[tuple[object, ...], ...]
+
+
+def _columns(row: object) -> tuple[object, ...]:
+    table = row.__table__  # type: ignore[attr-defined]
+    return tuple(getattr(row, col.key) for col in table.columns)
+
+
+def snapshot(rt: Runtime, case_no: str) -> CaseSnapshot:
+    with rt.uow() as uow:
+        s = uow.session
+        case = s.scalars(select(Case).where(Case.case_no == case_no)).one()
+        return CaseSnapshot(
+            case=_columns(case),
+            materials=tuple(
+                _columns(m)
+                for m in s.scalars(
+                    select(CaseMaterial)
+                    .where(CaseMaterial.case_id == case.id)
+                    .order_by(CaseMaterial.id)
+                )
+            ),
+            events=tuple(
+                _columns(e)
+                for e in s.scalars(
+                    select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.id)
+                )
+            ),
+            deadlines=tuple(
+                _columns(d)
+                for d in s.scalars(
+                    select(Deadline).where(Deadline.case_id == case.id).order_by(Deadline.id)
+                )
+            ),
+        )
+
+
+def add_supervisor(rt: Runtime, username: str, region_code: str) -> Actor:
+    return create_user(
+        rt.uow(),
+        username=username,
+        display_name=f"督查（{region_code}）",
+        role="supervisor",
+        password=DEMO_PASSWORD,
+        region_code=region_code,
     )
