@@ -1,0 +1,391 @@
+"""Scope matrix: every role, inside and outside its unit, against every action and reading.
+
+The case under test is a diploma case received at CZ01 (池州市, 341700) and sent to
+GZ330106 (杭州市西湖公证处, 330106). Allowed actors must succeed; everyone else gets
+`scope.denied` and writes nothing (case row, materials, audit events and clocks as before).
+
+One database per backend for the whole module (building the demo organisation hashes ten
+passwords); every test works on a fresh case of its own.
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+from sqlalchemy import func, select
+
+from tongban.models import AuditEvent, Case, CaseCounter
+from tongban.services import cases as c
+from tongban.services.actors import check_can_read
+from tongban.services.errors import ScopeDenied
+
+from ..world import (
+    World,
+    add_supervisor,
+    build_world,
+    card_application,
+    diploma_application,
+    fresh_runtime,
+    snapshot,
+)
+
+# --- who --------------------------------------------------------------------------------
+
+# role key -> demo username. "other" units are chosen as traps: GC01 is in the same city as
+# CZ01, RS341700 is a department in the receiving city, supervisor.ah covers CZ01 through
+# the province, supervisor.zj covers the case only through its home department.
+ROLES: dict[str, str] = {
+    "clerk_own_office": "clerk.cz",
+    "clerk_other_office": "clerk.gc",
+    "reviewer_own_dept": "reviewer.gz",
+    "reviewer_other_dept": "reviewer.cz",
+    "supervisor_in_region": "supervisor.cz",
+    "supervisor_out_of_region": "supervisor.bj",
+    "admin": "admin",
+}
+READERS: dict[str, str] = {
+    **ROLES,
+    "supervisor_in_province": "supervisor.ah",
+    "supervisor_in_home_region": "supervisor.zj",
+    "clerk_far_office": "clerk.hz",
+    "reviewer_far_dept": "reviewer.yb",
+}
+CAN_READ = {
+    "clerk_own_office",
+    "reviewer_own_dept",
+    "supervisor_in_region",
+    "supervisor_in_province",
+    "supervisor_in_home_region",
+    "admin",
+}
+
+WINDOW = frozenset({"clerk_own_office"})
+HOME = frozenset({"reviewer_own_dept"})
+EITHER = WINDOW | HOME
+
+
+# --- what -------------------------------------------------------------------------------
+
+Kwargs = dict[str, Any]
+
+
+def _delivery(role: str) -> Kwargs:
+    # The method each side may use, so that only scope can refuse the action.
+    if role.startswith("clerk"):
+        return {"method": "window"}
+    return {"method": "mail", "carrier": "中国邮政EMS", "tracking_no": "1100000000009"}
+
+
+@dataclass(frozen=True)
+class Row:
+    """One action of the matrix: how to reach a state where it is possible, and who may."""
+
+    fn: Callable[..., c.CaseView]
+    path: tuple[str, ...]  # names of ROWS to take first, by their rightful actor
+    allowed: frozenset[str]
+    target: str
+    kwargs: Callable[[str], Kwargs] = field(default=lambda _role: {})
+
+
+APP = diploma_application()
+
+ROWS: dict[str, Row] = {
+    "pass_formal_review": Row(c.pass_formal_review, (), WINDOW, "formally_reviewed"),
+    "request_supplement": Row(
+        c.request_supplement,
+        (),
+        WINDOW,
+        "supplementing",
+        lambda _r: {"notice_items": ["学历证书原件"]},
+    ),
+    "record_supplement": Row(
+        c.record_supplement,
+        ("request_supplement",),
+        WINDOW,
+        "received",
+        lambda _r: {"materials": [c.MaterialIn("chsi_report")]},
+    ),
+    "not_accept": Row(
+        c.not_accept, (), WINDOW, "not_accepted", lambda _r: {"reasons": ["不属于受理范围"]}
+    ),
+    "verify_identity": Row(
+        c.verify_identity,
+        ("pass_formal_review",),
+        WINDOW,
+        "identity_verified",
+        lambda _r: {"document_number": APP.applicant_id_number},
+    ),
+    "fail_identity": Row(
+        c.fail_identity,
+        ("pass_formal_review",),
+        WINDOW,
+        "identity_failed",
+        lambda _r: {"reasons": ["人证不一致"]},
+    ),
+    "forward": Row(c.forward, ("pass_formal_review", "verify_identity"), WINDOW, "forwarded"),
+    "accept": Row(c.accept, ("pass_formal_review", "verify_identity", "forward"), HOME, "accepted"),
+    "return_to_window": Row(
+        c.return_to_window,
+        ("pass_formal_review", "verify_identity", "forward"),
+        HOME,
+        "returned",
+        lambda _r: {"reasons": ["扫描件不清晰"]},
+    ),
+    "mail_originals": Row(
+        c.mail_originals,
+        ("pass_formal_review", "verify_identity", "forward", "accept"),
+        WINDOW,
+        "originals_mailed",
+        lambda _r: {"carrier": "中国邮政EMS", "tracking_no": "1100000000001"},
+    ),
+    "receive_originals": Row(
+        c.receive_originals,
+        ("pass_formal_review", "verify_identity", "forward", "accept", "mail_originals"),
+        HOME,
+        "originals_received",
+    ),
+    "approve": Row(
+        c.approve,
+        (
+            "pass_formal_review",
+            "verify_identity",
+            "forward",
+            "accept",
+            "mail_originals",
+            "receive_originals",
+        ),
+        HOME,
+        "approved",
+    ),
+    "refuse": Row(
+        c.refuse,
+        (
+            "pass_formal_review",
+            "verify_identity",
+            "forward",
+            "accept",
+            "mail_originals",
+            "receive_originals",
+        ),
+        HOME,
+        "refused",
+        lambda _r: {"reasons": ["学历证书信息无法核实"]},
+    ),
+    "deliver": Row(
+        c.deliver,
+        (
+            "pass_formal_review",
+            "verify_identity",
+            "forward",
+            "accept",
+            "mail_originals",
+            "receive_originals",
+            "approve",
+        ),
+        EITHER,
+        "delivered",
+        _delivery,
+    ),
+    "complete": Row(
+        c.complete,
+        (
+            "pass_formal_review",
+            "verify_identity",
+            "forward",
+            "accept",
+            "mail_originals",
+            "receive_originals",
+            "approve",
+            "deliver",
+        ),
+        EITHER,
+        "completed",
+    ),
+    "withdraw": Row(c.withdraw, (), EITHER, "withdrawn", lambda _r: {"reasons": ["申请人撤回"]}),
+    # Withdrawal is the applicant's wish: either side records it, also once forwarded.
+    "withdraw_after_forwarding": Row(
+        c.withdraw,
+        ("pass_formal_review", "verify_identity", "forward"),
+        EITHER,
+        "withdrawn",
+        lambda _r: {"reasons": ["申请人撤回"]},
+    ),
+}
+
+
+def _expected(action: str, role: str) -> bool:
+    return role in ROWS[action].allowed
+
+
+MATRIX = [
+    pytest.param(
+        action, role, id=f"{action}-{role}-{'ok' if _expected(action, role) else 'denied'}"
+    )
+    for action in ROWS
+    for role in ROLES
+]
+
+
+# --- the world --------------------------------------------------------------------------
+
+
+@pytest.fixture(
+    scope="module", params=["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
+)
+def world(
+    request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory
+) -> Iterator[World]:
+    folder: Path = tmp_path_factory.mktemp(f"scope-{request.param}")
+    with fresh_runtime(request.param, folder) as runtime:
+        w = build_world(runtime)
+        for username, region in (("supervisor.bj", "110000"), ("supervisor.zj", "330000")):
+            w.actors[username] = add_supervisor(runtime, username, region)
+        yield w
+
+
+def _rightful(row: Row, role_hint: str = "") -> str:
+    if role_hint in row.allowed:
+        return ROLES[role_hint]
+    return ROLES[sorted(row.allowed)[0]]
+
+
+def prepared_case(w: World, action: str) -> str:
+    """A fresh case in the state where `action` is possible, driven there by rightful actors."""
+    no = c.register_case(
+        w.uow(), w.rt.key, actor=w.actors["clerk.cz"], application=APP, now=w.tick()
+    ).case_no
+    for step in ROWS[action].path:
+        row = ROWS[step]
+        who = _rightful(row, "reviewer_own_dept")  # EITHER steps: deliver by mail, from home
+        role = next(k for k, v in ROLES.items() if v == who)
+        row.fn(w.uow(), w.rt.key, actor=w.actors[who], case_no=no, now=w.tick(), **row.kwargs(role))
+    return no
+
+
+# --- acting on a case --------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(("action", "role"), MATRIX)
+def test_action_scope(world: World, action: str, role: str) -> None:
+    row = ROWS[action]
+    no = prepared_case(world, action)
+    actor = world.actors[ROLES[role]]
+    before = snapshot(world.rt, no)
+
+    def run() -> c.CaseView:
+        return row.fn(
+            world.uow(), world.rt.key, actor=actor, case_no=no, now=world.tick(), **row.kwargs(role)
+        )
+
+    if _expected(action, role):
+        view = run()
+        assert view.state == row.target
+        after = snapshot(world.rt, no)
+        assert len(after.events) == len(before.events) + 1
+        with world.uow() as uow:
+            last = uow.session.scalars(
+                select(AuditEvent)
+                .join(Case, Case.id == AuditEvent.case_id)
+                .where(Case.case_no == no)
+                .order_by(AuditEvent.seq.desc())
+                .limit(1)
+            ).one()
+            assert (last.actor_id, last.role, last.unit) == (
+                actor.user_id,
+                actor.role.value,
+                actor.unit,
+            )
+    else:
+        with pytest.raises(ScopeDenied) as err:
+            run()
+        assert err.value.code == "scope.denied"
+        assert err.value.kind == "forbidden"
+        assert snapshot(world.rt, no) == before
+
+
+def test_every_case_action_of_the_services_is_in_the_matrix() -> None:
+    offered = {
+        name
+        for name, fn in inspect.getmembers(c, inspect.isfunction)
+        if fn.__module__ == c.__name__
+        and not name.startswith("_")
+        and "case_no" in inspect.signature(fn).parameters
+    }
+    assert offered == {row.fn.__name__ for row in ROWS.values()}
+
+
+# --- registering a case -------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role", list(ROLES))
+def test_register_scope(world: World, role: str) -> None:
+    """Any clerk registers — at its own office, whatever case number it gets; nobody else."""
+    actor = world.actors[ROLES[role]]
+    app = card_application()
+
+    def counts() -> tuple[int, int, int]:
+        with world.uow() as uow:
+            s = uow.session
+            return (
+                s.scalar(select(func.count()).select_from(Case)) or 0,
+                s.scalar(select(func.count()).select_from(AuditEvent)) or 0,
+                s.scalar(select(func.coalesce(func.sum(CaseCounter.last), 0))) or 0,
+            )
+
+    before = counts()
+    if role.startswith("clerk"):
+        view = c.register_case(
+            world.uow(), world.rt.key, actor=actor, application=app, now=world.tick()
+        )
+        assert actor.office_code is not None
+        assert view.case_no.startswith(actor.office_code + "-")
+        assert view.state == "received"
+        assert counts() == (before[0] + 1, before[1] + 1, before[2] + 1)
+        with world.uow() as uow:
+            case = uow.session.scalars(select(Case).where(Case.case_no == view.case_no)).one()
+            assert case.office_id == actor.office_id
+    else:
+        with pytest.raises(ScopeDenied) as err:
+            c.register_case(
+                world.uow(), world.rt.key, actor=actor, application=app, now=world.tick()
+            )
+        assert err.value.code == "scope.denied"
+        assert counts() == before
+
+
+# --- reading a case ------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def forwarded_case(world: World) -> str:
+    return prepared_case(world, "accept")
+
+
+@pytest.mark.parametrize("role", list(READERS))
+def test_read_scope(world: World, forwarded_case: str, role: str) -> None:
+    actor = world.actors[READERS[role]]
+    before = snapshot(world.rt, forwarded_case)
+    with world.uow() as uow:
+        case = uow.session.scalars(select(Case).where(Case.case_no == forwarded_case)).one()
+        if role in CAN_READ:
+            check_can_read(uow.session, actor, case)
+        else:
+            with pytest.raises(ScopeDenied) as err:
+                check_can_read(uow.session, actor, case)
+            assert err.value.code == "scope.denied"
+    assert snapshot(world.rt, forwarded_case) == before
+
+
+def test_supervisor_region_is_a_prefix_not_a_substring(world: World) -> None:
+    """A supervisor of 170000 is not in region for 341700 (the code contains '17')."""
+    actor = add_supervisor(world.rt, "supervisor.odd", "170000")
+    no = prepared_case(world, "pass_formal_review")
+    with world.uow() as uow:
+        case = uow.session.scalars(select(Case).where(Case.case_no == no)).one()
+        with pytest.raises(ScopeDenied):
+            check_can_read(uow.session, actor, case)
