@@ -51,7 +51,10 @@ def defaults_notice(row: Mapping[str, Any]) -> str:
 
 
 def default_mode(scenario: str) -> str:
-    """The mode the scenario wording makes obvious: 网上 -> online, 协同办理 -> joint, else proxy."""
+    """The mode the scenario wording makes obvious.
+
+    网上 -> online (全程网办); 协同办理 (转入地与转出地协同办理) -> joint (多地联办); else proxy.
+    """
     if "网上" in scenario:
         return "online"
     if "协同办理" in scenario:
@@ -71,6 +74,8 @@ def _flow(values: Iterable[str]) -> str:
 def _front(row: Mapping[str, Any], mode: str) -> str:
     lead = lead_text(row)
     scenario = row["scenario"] or "（事项清单未列明应用场景）"
+    todo = f"具体申请条件待牵头单位（{lead}）补充完善。"
+    review_todo = f"具体审核程序待牵头单位（{lead}）补充完善。"
     limits = "\n".join(f"  {stage}: {days}" for stage, days in DEFAULT_LIMITS.items())
     materials = "\n".join(
         f"  - code: {code}\n    name: {_q(name)}\n    required: true\n    original: false\n"
@@ -83,9 +88,9 @@ version: 1
 status: default
 defaults_notice: {_q(defaults_notice(row))}
 modes: {_flow([mode])}
-conditions: {_q(f"{DEFAULT_MARK}按事项清单所列应用场景办理：{scenario}具体申请条件待牵头单位（{lead}）补充完善。")}
+conditions: {_q(f"{DEFAULT_MARK}按事项清单所列应用场景办理：{scenario}{todo}")}
 channels: {_flow(_CHANNELS[mode])}
-review: {_q(f"{DEFAULT_MARK}按“跨省通办”{MODE_LABELS[mode]}一般流程办理，具体审核程序待牵头单位（{lead}）补充完善。")}
+review: {_q(f"{DEFAULT_MARK}按“跨省通办”{MODE_LABELS[mode]}一般流程办理，{review_todo}")}
 time_limits:
 {limits}
 results: {_flow(_RESULTS[mode])}
@@ -132,7 +137,8 @@ _REVIEW_STEPS = {
 
 _CHANNEL_TEXT = {
     "window": "“跨省通办”专窗（window）：池州市及各县区政务服务中心“跨省通办”专窗现场提交。",
-    "online": "网上申报（online）：通过全国一体化政务服务平台“跨省通办”专区或“皖事通办”平台在线提交。",
+    "online": "网上申报（online）：通过全国一体化政务服务平台“跨省通办”专区或“皖事通办”平台"
+    "在线提交。",
 }
 
 _RESULT_TEXT = {
@@ -145,14 +151,20 @@ _RESULT_TEXT = {
 def _body(row: Mapping[str, Any], mode: str) -> str:
     lead = lead_text(row)
     batch_label = BATCH_LABELS[row["batch"]]
-    cooperating = "、".join(row["cooperating"]) or "清单未列"
+    if row["cooperating"]:
+        cooperating = "、".join(row["cooperating"])
+    elif row["batch"] == 3:
+        cooperating = "清单该部分无配合单位一栏"
+    else:
+        cooperating = "清单未列"
     lines = [
         f"> **【默认模板】** {defaults_notice(row)}",
         "",
         f"# {row['name']}“跨省通办”操作指南（默认模板）",
         "",
-        f"- 事项编码：{row['code']}（全国高频政务服务“跨省通办”事项清单{batch_label}第{row['seq']}项）",
-        f"- 牵头单位：{lead}；配合单位：{cooperating}",
+        f"- 事项编码：{row['code']}"
+        f"（全国高频政务服务“跨省通办”事项清单{batch_label}第{row['seq']}项）",
+        f"- 牵头单位：{'、'.join(row['lead']) or '事项清单未列明'}；配合单位：{cooperating}",
         f"- 应用场景：{row['scenario'] or '（事项清单未列明）'}",
     ]
     if row.get("deadline"):
@@ -196,7 +208,8 @@ def _body(row: Mapping[str, Any], mode: str) -> str:
         "",
         "| 环节 | 责任方 | 时限（工作日） |",
         "| --- | --- | --- |",
-        f"| 收件推送 | 收件窗口 | {DEFAULT_LIMITS['forward']} |",
+        f"| 收件推送{'（经窗口辅助申报的）' if mode == 'online' else ''} | 收件窗口 | "
+        f"{DEFAULT_LIMITS['forward']} |",
         f"| 办理地受理 | 办理地部门 | {DEFAULT_LIMITS['accept']} |",
         f"| 审查决定（承诺时限） | 办理地部门 | {DEFAULT_LIMITS['decide']} |",
         f"| 结果送达 | 办理地部门 | {DEFAULT_LIMITS['deliver']} |",

@@ -19,6 +19,7 @@ from tongban.models import GuideVersion, Item
 from tongban.workflow.guide import GuideConfig, parse_config
 
 from .errors import InvalidInput
+from .guide_validation import SAFE_LOADER, validate_guide
 from .uow import UnitOfWork
 
 
@@ -36,20 +37,25 @@ def split_front_matter(text: str, name: str) -> GuideText:
     end = text.find("\n---\n", 4)
     if end < 0:
         raise InvalidInput(f"{name}:1: YAML 前言缺少结束标记（---）。", code="guide.invalid")
-    front = yaml.safe_load(text[4:end]) or {}
+    front = yaml.load(text[4:end], Loader=SAFE_LOADER) or {}
     if not isinstance(front, dict):
         raise InvalidInput(f"{name}:2: YAML 前言须为键值映射。", code="guide.invalid")
     checksum = hashlib.sha256(text.encode("utf-8")).hexdigest()
     return GuideText(name, front, text[end + 5 :], checksum)
 
 
-def guide_files() -> Iterator[Traversable]:
-    folder = files("tongban.docs") / "operating_guides"
+def guide_folder() -> Traversable:
+    """The operating guides shipped in the package (docs/operating_guides)."""
+    return files("tongban.docs") / "operating_guides"
+
+
+def guide_files(folder: Traversable | None = None) -> Iterator[Traversable]:
+    folder = folder or guide_folder()
     yield from sorted((f for f in folder.iterdir() if f.name.endswith(".md")), key=lambda f: f.name)
 
 
-def read_guides() -> Iterator[GuideText]:
-    for path in guide_files():
+def read_guides(folder: Traversable | None = None) -> Iterator[GuideText]:
+    for path in guide_files(folder):
         yield split_front_matter(path.read_text(encoding="utf-8"), path.name)
 
 
@@ -62,18 +68,25 @@ def latest_guide(session: Session, item_id: int) -> GuideVersion | None:
     ).first()
 
 
-def load_guides(uow: UnitOfWork, *, now: datetime) -> int:
-    """Add a new guide version for every guide file whose text changed; return how many."""
+def load_guides(uow: UnitOfWork, *, now: datetime, folder: Traversable | None = None) -> int:
+    """Add a new guide version for every guide file whose text changed; return how many.
+
+    Refuses (loads nothing) when any guide fails `tongban guides validate`'s checks.
+    """
     added = 0
     with uow:
         items = {i.code: i for i in uow.session.scalars(select(Item))}
-        for guide in read_guides():
-            item = items.get(str(guide.front.get("item")))
-            if item is None:
+        for path in guide_files(folder):
+            text = path.read_text(encoding="utf-8")
+            errors = validate_guide(text, path.name, known_items=items)
+            if errors:
                 raise InvalidInput(
-                    f"{guide.name}:2: 事项「{guide.front.get('item')}」不在事项清单中。",
-                    code="guide.unknown_item",
+                    "操作指南未通过校验：" + "；".join(str(e) for e in errors),
+                    code="guide.invalid",
+                    errors=[str(e) for e in errors],
                 )
+            guide = split_front_matter(text, path.name)
+            item = items[str(guide.front["item"])]
             parse_config(guide.front)  # refuse a guide the workflow could not run on
             latest = latest_guide(uow.session, item.id)
             if latest is not None and latest.checksum == guide.checksum:
