@@ -9,6 +9,9 @@ from typing import Annotated
 
 import typer
 
+from tongban.api.cli_catalog import export as catalog_export
+from tongban.api.cli_catalog import guides_app
+from tongban.api.cli_deadlines import register as register_deadlines
 from tongban.services.audit import verify_chains
 from tongban.services.catalog import load_catalog
 from tongban.services.config import get_settings
@@ -27,6 +30,9 @@ bench_app = typer.Typer(help="Benchmarks that print figures.", no_args_is_help=T
 app.add_typer(audit_app, name="audit")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(bench_app, name="bench")
+app.add_typer(guides_app, name="guides")
+catalog_app.command("export")(catalog_export)
+register_deadlines(app, bench_app)  # calendar, report, worker, bench deadlines
 
 
 def _now() -> datetime:
@@ -169,18 +175,27 @@ def serve(
     host: str = "127.0.0.1",
     port: int = 8000,
     demo_data: Annotated[bool, typer.Option("--demo", help="Load demo data first.")] = False,
+    no_sweeper: Annotated[
+        bool, typer.Option("--no-sweeper", help="Leave deadline sweeping to `tongban worker`.")
+    ] = False,
 ) -> None:
-    """Run the web API and workbench."""
+    """Run the web API and workbench (and the deadline sweeper, unless --no-sweeper)."""
     import uvicorn
 
     from tongban.api.app import create_app
+    from tongban.services.scheduler import start_sweeper
 
     rt = _runtime(init=True)
     if demo_data:
         from tongban.services.demo import load_demo
 
         load_demo(rt, now=_now())
-    uvicorn.run(create_app(rt), host=host, port=port, log_config=None)
+    sweeper = None if no_sweeper else start_sweeper(rt)
+    try:
+        uvicorn.run(create_app(rt), host=host, port=port, log_config=None)
+    finally:
+        if sweeper is not None:
+            sweeper.shutdown()
 
 
 def main() -> None:

@@ -1,7 +1,9 @@
 """SQLAlchemy 2 typed models and the Alembic migrations."""
 
+from .alerts import Alert, OutboxMessage, UnitActivity
 from .audit import AuditEvent, Setting
 from .base import Base
+from .calendar import CalendarDay, CalendarYear
 from .case import Case, CaseCounter, CaseMaterial
 from .catalog import GuideVersion, Item
 from .deadline import Deadline
@@ -9,8 +11,11 @@ from .org import ROLE_LABELS, Department, Office, Role, User
 
 __all__ = [
     "ROLE_LABELS",
+    "Alert",
     "AuditEvent",
     "Base",
+    "CalendarDay",
+    "CalendarYear",
     "Case",
     "CaseCounter",
     "CaseMaterial",
@@ -19,7 +24,9 @@ __all__ = [
     "GuideVersion",
     "Item",
     "Office",
+    "OutboxMessage",
     "Role",
     "Setting",
+    "UnitActivity",
     "User",
 ]

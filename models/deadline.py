@@ -29,13 +29,43 @@ class Deadline(Base):
     warn_at: Mapped[datetime | None]
     uncertain: Mapped[bool] = mapped_column(default=False)  # computed past the known calendar
     closed_at: Mapped[datetime | None]
+    # Alerts sent so far: 0 none, 1 warning (预警), 2 overdue (超期), 2 + k after the k-th
+    # escalation. Kept across pause and resume, so a resumed clock never warns twice.
+    alert_level: Mapped[int] = mapped_column(default=0)
+    # When the sweeper must next look at this clock; NULL unless running. The sweeper reads
+    # only rows with next_alert_at <= now, through a partial index, so its cost follows the
+    # clocks coming due and not the open ones.
+    next_alert_at: Mapped[datetime | None]
 
     __table_args__ = (
-        # The sweeper reads running clocks by due instant; a partial index keeps closed
-        # history out of its way.
+        # Running clocks by due instant (overdue lists, calendar re-imports); a partial index
+        # keeps closed history out of the way.
         Index(
             "ix_deadlines_running_due",
             "due_at",
+            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status = 'running'"),
+        ),
+        # The sweeper's claim: `next_alert_at <= now ORDER BY next_alert_at, id`.
+        Index(
+            "ix_deadlines_next_alert",
+            "next_alert_at",
+            "id",
+            postgresql_where=text("next_alert_at IS NOT NULL"),
+            sqlite_where=text("next_alert_at IS NOT NULL"),
+        ),
+        # Unattended-inbox detection: the oldest waiting clock of one unit, one index probe.
+        Index(
+            "ix_deadlines_office_waiting",
+            "office_id",
+            "resumed_at",
+            postgresql_where=text("status = 'running'"),
+            sqlite_where=text("status = 'running'"),
+        ),
+        Index(
+            "ix_deadlines_department_waiting",
+            "department_id",
+            "resumed_at",
             postgresql_where=text("status = 'running'"),
             sqlite_where=text("status = 'running'"),
         ),

@@ -60,6 +60,8 @@ def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:
         processors=[
             *shared,
             structlog.processors.format_exc_info,
+            # Tracebacks are text only now: mask again so an ID echoed in one never leaks.
+            mask_identity_numbers,
             structlog.stdlib.ProcessorFormatter.wrap_for_formatter,
         ],
         logger_factory=structlog.stdlib.LoggerFactory(),
@@ -74,6 +76,7 @@ def configure_logging(*, json: bool | None = None, level: str = "INFO") -> None:
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
                 structlog.processors.format_exc_info,
+                mask_identity_numbers,
                 renderer,
             ],
         )

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, Literal
+from typing import Any, TypeVarTuple
 
 from sqlalchemy import Select, case, false, func, or_, select
 
@@ -50,11 +50,10 @@ from tongban.workflow.states import (
 )
 
 from .actors import Actor, check_can_read, region_prefix, sides_of
+from .deadlines import AlertState, clock_alert
 from .errors import CaseNotFound, InvalidInput
 from .guides import config_of
 from .uow import UnitOfWork
-
-Alert = Literal["warning", "overdue"]
 
 PER_PAGE = 20
 MAX_PAGE = 10_000
@@ -63,7 +62,7 @@ MAX_QUERY_CHARS = 100
 # The audit chain also records the receipt, which is no workflow action.
 EVENT_LABELS: dict[str, str] = {
     "receive": "收件登记",
-    **{a.value: l for a, l in ACTION_LABELS.items()},
+    **{a.value: label for a, label in ACTION_LABELS.items()},
 }
 SIDE_LABELS: dict[Side, str] = {
     Side.WINDOW: "收件窗口",
@@ -93,8 +92,8 @@ class ClockView:
     due_date: date | None
     uncertain: bool  # computed past the calendar the system knows (日历未确认)
     closed_at: datetime | None
-    # running: warning/overdue at `now`; closed: overdue when it closed after its due instant.
-    alert: Alert | None
+    # running: warning/overdue at `now`; stopped: overdue when it used more than its limit.
+    alert: AlertState | None
 
 
 @dataclass(frozen=True)
@@ -237,18 +236,6 @@ class RegistrationChoices:
 # --- clocks --------------------------------------------------------------------------------
 
 
-def _alert(clock: Deadline, now: datetime) -> Alert | None:
-    if clock.status == "running":
-        if clock.due_at is not None and now >= clock.due_at:
-            return "overdue"
-        if clock.warn_at is not None and now >= clock.warn_at:
-            return "warning"
-    elif clock.status == "closed" and clock.due_at is not None and clock.closed_at is not None:
-        if clock.closed_at > clock.due_at:
-            return "overdue"
-    return None
-
-
 def _clock_view(clock: Deadline, now: datetime) -> ClockView:
     stage = Stage(clock.stage)
     side = Side(clock.owner_side)
@@ -264,7 +251,7 @@ def _clock_view(clock: Deadline, now: datetime) -> ClockView:
         due_date=due_date(clock.due_at) if clock.due_at is not None else None,
         uncertain=clock.uncertain,
         closed_at=clock.closed_at,
-        alert=_alert(clock, now),
+        alert=clock_alert(clock, now),
     )
 
 
@@ -283,7 +270,10 @@ def _open_clock(clocks: Sequence[Deadline], now: datetime) -> ClockView | None:
 # --- the list ------------------------------------------------------------------------------
 
 
-def _scoped(stmt: Select[Any], actor: Actor) -> Select[Any]:
+_Ts = TypeVarTuple("_Ts")
+
+
+def _scoped(stmt: Select[*_Ts], actor: Actor) -> Select[*_Ts]:
     """Restrict a select over Case joined with Office and Department to the actor's scope."""
     if actor.role is Role.ADMIN:
         return stmt

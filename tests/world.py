@@ -8,8 +8,9 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import create_engine, select, text
+from sqlalchemy import create_engine, inspect, select, text
 
 from tongban.models import AuditEvent, Case, CaseMaterial, Deadline
 from tongban.services import cases as c
@@ -114,19 +115,25 @@ def fresh_runtime(backend: str, folder: Path) -> Iterator[Runtime]:
             admin.dispose()
 
 
+Columns = tuple[tuple[str, Any], ...]
+
+
 @dataclass(frozen=True)
 class CaseSnapshot:
     """Everything an action may write about one case: the row, materials, events, clocks."""
 
-    case: tuple[object, ...]
-    materials: tuple[tuple[object, ...], ...]
-    events: tuple[tuple[object, ...], ...]
-    deadlines: tuple[tuple[object, ...], ...]
+    case: Columns
+    materials: tuple[Columns, ...]
+    events: tuple[Columns, ...]
+    deadlines: tuple[Columns, ...]
+
+    def field(self, name: str) -> Any:
+        return dict(self.case)[name]
 
 
-def _columns(row: object) -> tuple[object, ...]:
-    table = row.__table__  # type: ignore[attr-defined]
-    return tuple(getattr(row, col.key) for col in table.columns)
+def _columns(row: object) -> Columns:
+    """Every mapped column of a row, as (attribute, value) pairs in mapper order."""
+    return tuple((attr.key, getattr(row, attr.key)) for attr in inspect(row).mapper.column_attrs)
 
 
 def snapshot(rt: Runtime, case_no: str) -> CaseSnapshot:

@@ -400,3 +400,74 @@ def test_negative_amounts_are_rejected() -> None:
 def test_dates_not_datetimes() -> None:
     with pytest.raises(TypeError):
         DEFAULT.is_working_day(datetime(2024, 10, 1, tzinfo=SHANGHAI))
+
+
+# --- the package against the State Council notices, as a property ---------------------------
+
+# Every rest day and make-up working day (调休) in six windows around 春节 and 国庆 2024-2026,
+# copied from the notices (国务院办公厅关于部分节假日安排的通知), independent of the package.
+# The windows also hold the 中秋 breaks that fall inside them.
+OFFICIAL_WINDOWS: list[tuple[date, date, set[date], set[date]]] = []
+
+
+def _window(first: date, last: date, off: list[tuple[date, date]], makeup: list[date]) -> None:
+    rest = {d for a, b in off for d in days(a, b)}
+    OFFICIAL_WINDOWS.append((first, last, rest, set(makeup)))
+
+
+_window(date(2024, 1, 20), date(2024, 3, 10), [(date(2024, 2, 10), date(2024, 2, 17))],
+        [date(2024, 2, 4), date(2024, 2, 18)])  # fmt: skip
+_window(date(2024, 9, 1), date(2024, 10, 31),
+        [(date(2024, 9, 15), date(2024, 9, 17)), (date(2024, 10, 1), date(2024, 10, 7))],
+        [date(2024, 9, 14), date(2024, 9, 29), date(2024, 10, 12)])  # fmt: skip
+_window(date(2025, 1, 5), date(2025, 3, 10), [(date(2025, 1, 28), date(2025, 2, 4))],
+        [date(2025, 1, 26), date(2025, 2, 8)])  # fmt: skip
+_window(date(2025, 9, 1), date(2025, 10, 31), [(date(2025, 10, 1), date(2025, 10, 8))],
+        [date(2025, 9, 28), date(2025, 10, 11)])  # fmt: skip
+_window(date(2026, 1, 10), date(2026, 3, 20), [(date(2026, 2, 15), date(2026, 2, 23))],
+        [date(2026, 2, 14), date(2026, 2, 28)])  # fmt: skip
+_window(date(2026, 9, 1), date(2026, 10, 31),
+        [(date(2026, 9, 25), date(2026, 9, 27)), (date(2026, 10, 1), date(2026, 10, 7))],
+        [date(2026, 9, 20), date(2026, 10, 10)])  # fmt: skip
+
+
+def official_working(d: date, rest: set[date], makeup: set[date]) -> bool:
+    return d in makeup or (d.weekday() < 5 and d not in rest)
+
+
+@st.composite
+def official_starts(draw: st.DrawFn) -> tuple[int, date, int, int]:
+    window = draw(st.integers(min_value=0, max_value=len(OFFICIAL_WINDOWS) - 1))
+    first, last, _, _ = OFFICIAL_WINDOWS[window]
+    start = draw(st.dates(min_value=first, max_value=last - timedelta(days=35)))
+    return window, start, draw(st.integers(0, 23)), draw(st.integers(1, 15))
+
+
+def test_official_windows_match_the_package() -> None:
+    for first, last, rest, makeup in OFFICIAL_WINDOWS:
+        for d in days(first, last):
+            assert DEFAULT.is_working_day(d) == official_working(d, rest, makeup), d
+
+
+@given(official_starts())
+def test_deadlines_around_chunjie_and_guoqing_are_exact(case: tuple[int, date, int, int]) -> None:
+    window, start, hour, n = case
+    _, _, rest, makeup = OFFICIAL_WINDOWS[window]
+    working = [
+        d for d in days(start, start + timedelta(days=34)) if official_working(d, rest, makeup)
+    ]
+    received = sh(start.year, start.month, start.day, hour)
+    result = add_working_days(DEFAULT, received, n)
+    # Hand rule: on a working day at hour h > 0 the time runs out on the n-th working day
+    # after it at hour h; otherwise (a rest day, or midnight) at the end of the n-th working
+    # day counting from the start date.
+    if working[0] == start and hour > 0:
+        expected = sh(working[n].year, working[n].month, working[n].day, hour)
+    else:
+        end = working[n - 1] + timedelta(days=1)
+        expected = sh(end.year, end.month, end.day)
+    assert result == Reckoning(expected, False, ())
+    assert working_days_between(DEFAULT, received, result.instant) == n
+    assert sum(1 for d in working if d <= due_date(result.instant)) == n + (
+        1 if working[0] == start and hour > 0 else 0
+    )

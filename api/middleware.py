@@ -1,0 +1,128 @@
+"""The request envelope: request id and log context, body size limit, access log, and the
+last-resort 500 (problem+json, logged with its stack, no stack to the client).
+
+A pure ASGI middleware, so the request runs in this task: the contextvars bound here
+(`request_id`) are copied into the threadpool where sync routes and services run. The user
+is bound by the `current_actor` dependency, which runs in the same task before the route;
+it also records the username on `scope["state"]` for the one access line written here.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import time
+import uuid
+from typing import Any
+
+import structlog
+from starlette.exceptions import HTTPException
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
+
+from .problems import PROBLEM_BASE, TITLES
+
+log = structlog.get_logger("tongban.api")
+
+MAX_BODY_BYTES = 1 << 20  # 1 MiB: a case action or a registration is a few kilobytes
+INTERNAL_DETAIL = "系统内部错误，已记录。请稍后重试或联系管理员。"
+_REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+
+
+class BodyTooLarge(HTTPException):
+    def __init__(self) -> None:
+        super().__init__(status_code=413)
+
+
+def _problem_bytes(status: int, code: str, detail: str, path: str) -> bytes:
+    body = {
+        "type": PROBLEM_BASE + code,
+        "title": TITLES.get(status, "错误"),
+        "status": status,
+        "detail": detail,
+        "code": code,
+        "instance": path.encode("utf-8", "replace").decode("utf-8")[:500],
+    }
+    return json.dumps(body, ensure_ascii=False).encode("utf-8")
+
+
+class RequestContext:
+    def __init__(self, app: ASGIApp, *, max_body: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.max_body = max_body
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        headers = dict(scope.get("headers") or [])
+        given = headers.get(b"x-request-id", b"").decode("latin-1")
+        request_id = given if _REQUEST_ID.match(given) else uuid.uuid4().hex
+        structlog.contextvars.clear_contextvars()
+        structlog.contextvars.bind_contextvars(request_id=request_id)
+        state: dict[str, Any] = scope.setdefault("state", {})
+        state["request_id"] = request_id
+        path: str = scope.get("path", "")
+        started = time.perf_counter()
+        status = 500
+        response_started = False
+
+        async def send_with_id(message: Message) -> None:
+            nonlocal status, response_started
+            if message["type"] == "http.response.start":
+                status = message["status"]
+                response_started = True
+                message["headers"] = [
+                    *message.get("headers", []),
+                    (b"x-request-id", request_id.encode()),
+                ]
+            await send(message)
+
+        received = 0
+
+        async def limited_receive() -> Message:
+            nonlocal received
+            message = await receive()
+            if message["type"] == "http.request":
+                received += len(message.get("body", b""))
+                if received > self.max_body:
+                    raise BodyTooLarge()
+            return message
+
+        async def send_problem(status_code: int, code: str, detail: str) -> None:
+            body = _problem_bytes(status_code, code, detail, path)
+            await send_with_id(
+                {
+                    "type": "http.response.start",
+                    "status": status_code,
+                    "headers": [
+                        (b"content-type", b"application/problem+json"),
+                        (b"content-length", str(len(body)).encode()),
+                    ],
+                }
+            )
+            await send_with_id({"type": "http.response.body", "body": body})
+
+        try:
+            declared = headers.get(b"content-length", b"0")
+            if declared.isdigit() and int(declared) > self.max_body:
+                await send_problem(413, "request.too_large", "请求内容过大（上限 1 MiB）。")
+            else:
+                await self.app(scope, limited_receive, send_with_id)
+        except BodyTooLarge:
+            if not response_started:
+                await send_problem(413, "request.too_large", "请求内容过大（上限 1 MiB）。")
+        except Exception:
+            log.exception("request.failed", method=scope.get("method"), path=path)
+            if not response_started:
+                await send_problem(
+                    500, "internal", "系统内部错误，已记录。请稍后重试或联系管理员。"
+                )
+        finally:
+            log.info(
+                "request",
+                method=scope.get("method"),
+                path=path,
+                status=status,
+                duration_ms=round((time.perf_counter() - started) * 1000, 1),
+                user=state.get("user"),
+            )

@@ -1,0 +1,478 @@
+"""The JSON API over HTTP on both databases: sessions, scope, the lifecycle, problems."""
+
+from __future__ import annotations
+
+import time
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import pytest
+import structlog
+from sqlalchemy import update
+
+from tongban.api.security import SESSION_COOKIE, Tokens
+from tongban.models import User
+from tongban.services import queries
+
+from ..world import World, card_application, diploma_application
+from .conftest import Http, problem_of, register
+
+Clients = Any
+
+
+def _diploma_body(**over: Any) -> dict[str, Any]:
+    app = diploma_application()
+    body: dict[str, Any] = {
+        "item_code": app.item_code,
+        "department_code": app.department_code,
+        "applicant_kind": app.applicant_kind,
+        "applicant_name": app.applicant_name,
+        "applicant_id_number": app.applicant_id_number,
+        "delivery_preference": app.delivery_preference,
+        "delivery_address": app.delivery_address,
+        "materials": [{"code": m.code} for m in app.materials],
+    }
+    return body | over
+
+
+# --- sessions ------------------------------------------------------------------------------
+
+
+def test_sign_in_sets_cookie_and_returns_bearer_token(http: Http) -> None:
+    r = http.post("/api/session", json={"username": "clerk.cz", "password": "tongban-demo"})
+    assert r.status_code == 201
+    body = r.json()
+    assert body["token_type"] == "bearer"
+    assert body["user"]["username"] == "clerk.cz"
+    assert body["user"]["role_label"] == "窗口人员"
+    cookie = r.headers["set-cookie"]
+    assert cookie.startswith(f"{SESSION_COOKIE}=")
+    assert "HttpOnly" in cookie and "samesite=lax" in cookie.lower() and "Max-Age=28800" in cookie
+    assert "tongban-demo" not in cookie and "clerk.cz" not in body["token"]  # signed, not plain
+    # The cookie alone authenticates a read ...
+    assert http.get("/api/me").json()["username"] == "clerk.cz"
+    # ... and so does the token alone.
+    http.cookies.clear()
+    me = http.get("/api/me", headers={"Authorization": f"Bearer {body['token']}"})
+    assert me.status_code == 200 and me.json()["display_name"] == "王芳（市中心专窗）"
+
+
+def test_sign_in_failures_are_401_problems(http: Http) -> None:
+    r = http.post("/api/session", json={"username": "clerk.cz", "password": "wrong-password"})
+    problem_of(r, 401, "auth.failed")
+    assert r.headers["www-authenticate"].startswith("Bearer")
+    problem_of(http.get("/api/me"), 401, "auth.required")
+    problem_of(
+        http.get("/api/me", headers={"Authorization": "Bearer nonsense"}), 401, "auth.invalid"
+    )
+    problem_of(http.get("/api/me", headers={"Authorization": "Basic abc"}), 401, "auth.invalid")
+    http.cookies.set(SESSION_COOKIE, "forged.value.sig")
+    problem_of(http.get("/api/cases"), 401, "auth.invalid")
+
+
+def test_expired_token_is_refused(
+    http: Http, world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tokens = Tokens(world.rt.key)
+    nine_hours_ago = time.time() - 9 * 3600
+    monkeypatch.setattr(
+        "itsdangerous.timed.TimestampSigner.get_timestamp", lambda self: int(nine_hours_ago)
+    )
+    token = tokens._serializer.dumps({"u": "clerk.cz", "n": "nonce"})
+    monkeypatch.undo()
+    r = http.get("/api/me", headers={"Authorization": f"Bearer {token}"})
+    problem_of(r, 401, "auth.expired")
+
+
+def test_token_signed_with_another_key_is_refused(http: Http) -> None:
+    from tongban.services.audit import AuditKey
+
+    token, _ = Tokens(AuditKey(b"k" * 32)).issue("admin")
+    problem_of(
+        http.get("/api/me", headers={"Authorization": f"Bearer {token}"}), 401, "auth.invalid"
+    )
+
+
+def test_deactivated_user_loses_access_at_once(http: Http, world: World) -> None:
+    token = http.sign_in("clerk.gc")["token"]
+    with world.uow() as uow:
+        uow.session.execute(update(User).where(User.username == "clerk.gc").values(active=False))
+        uow.commit()
+    problem_of(
+        http.get("/api/me", headers={"Authorization": f"Bearer {token}"}), 401, "auth.failed"
+    )
+
+
+def test_sign_out_clears_the_cookie(http: Http) -> None:
+    http.post("/api/session", json={"username": "clerk.cz", "password": "tongban-demo"})
+    assert http.get("/api/me").status_code == 200
+    r = http.delete("/api/session")
+    assert r.status_code == 204
+    assert (
+        f'{SESSION_COOKIE}=""' in r.headers["set-cookie"] or "Max-Age=0" in r.headers["set-cookie"]
+    )
+    problem_of(http.get("/api/me"), 401, "auth.required")
+
+
+def test_cookie_session_changes_need_the_csrf_token(http: Http, world: World) -> None:
+    no = register(world, card_application(), clerk="clerk.gc")
+    signed = http.post("/api/session", json={"username": "clerk.gc", "password": "tongban-demo"})
+    csrf = signed.json()["csrf_token"]
+    url = f"/api/cases/{no}/actions/pass_formal_review"
+    problem_of(http.post(url, json={}), 403, "csrf.invalid")
+    problem_of(http.post(url, json={}, headers={"X-CSRF-Token": "0" * 64}), 403, "csrf.invalid")
+    r = http.post(url, json={}, headers={"X-CSRF-Token": csrf})
+    assert r.status_code == 200, r.text
+    assert r.json()["state"] == "formally_reviewed"
+
+
+# --- scope ---------------------------------------------------------------------------------
+
+
+def _case_nos(client: Http, **params: Any) -> set[str]:
+    r = client.get("/api/cases", params=params)
+    assert r.status_code == 200, r.text
+    return {row["case_no"] for row in r.json()["rows"]}
+
+
+def test_list_scope_per_role(world: World, client_for: Clients) -> None:
+    cz = register(world, diploma_application(), clerk="clerk.cz")  # CZ01 341700 -> GZ330106
+    gc = register(world, card_application(), clerk="clerk.gc")  # GC01 341702 -> RS320102
+    hz = register(world, card_application("789"), clerk="clerk.hz")  # HZ01 330100 -> RS320102
+    assert _case_nos(client_for("clerk.cz")) == {cz}
+    assert _case_nos(client_for("clerk.gc")) == {gc}
+    assert _case_nos(client_for("clerk.hz")) == {hz}
+    assert _case_nos(client_for("reviewer.gz")) == {cz}
+    assert _case_nos(client_for("reviewer.rs")) == {gc, hz}
+    assert _case_nos(client_for("reviewer.yb")) == set()
+    assert _case_nos(client_for("supervisor.cz")) == {cz, gc}  # 3417xx received
+    assert _case_nos(client_for("supervisor.ah")) == {cz, gc}  # 34xxxx
+    assert _case_nos(client_for("admin")) == {cz, gc, hz}
+    # Detail follows the same scope.
+    r = client_for("clerk.hz").get(f"/api/cases/{cz}")
+    problem_of(r, 403, "scope.denied")
+    assert client_for("supervisor.cz").get(f"/api/cases/{gc}").status_code == 200
+    problem_of(client_for("supervisor.cz").get(f"/api/cases/{hz}"), 403, "scope.denied")
+
+
+def test_list_filters_and_pages(world: World, client_for: Clients) -> None:
+    first = register(world, diploma_application("111"))
+    second = register(world, diploma_application("222"))
+    clerk = client_for("clerk.cz")
+    clerk.post(f"/api/cases/{first}/actions/pass_formal_review", json={})
+    assert _case_nos(clerk, state="formally_reviewed") == {first}
+    assert _case_nos(clerk, state="received") == {second}
+    assert _case_nos(clerk, q="学历") == {first, second}
+    assert _case_nos(clerk, q=second[-4:]) == {second}
+    assert _case_nos(clerk, q="100%_") == set()  # LIKE wildcards are literal
+    page = clerk.get("/api/cases", params={"per_page": 1, "page": 2}).json()
+    assert page["total"] == 2 and page["pages"] == 2 and len(page["rows"]) == 1
+    assert page["rows"][0]["case_no"] == first  # newest first
+    problem_of(clerk.get("/api/cases", params={"state": "nonsense"}), 422, "input.invalid")
+    r = clerk.get("/api/cases", params={"page": 0})
+    assert problem_of(r, 422, "input.invalid")["field"] == "page"
+
+
+def test_list_is_a_fixed_number_of_queries(world: World, client_for: Clients) -> None:
+    from sqlalchemy import event
+
+    for seq in range(6):
+        register(world, diploma_application(f"3{seq}1"))
+    statements: list[str] = []
+
+    def count(*args: Any) -> None:
+        statements.append(args[2])
+
+    event.listen(world.rt.engine, "before_cursor_execute", count)
+    try:
+        r = client_for("admin").get("/api/cases")
+    finally:
+        event.remove(world.rt.engine, "before_cursor_execute", count)
+    assert r.status_code == 200 and len(r.json()["rows"]) == 6
+    selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
+    assert len(selects) <= 5, selects  # user, count, page, clocks (+ SQLite's BEGIN aside)
+
+
+# --- the lifecycle -------------------------------------------------------------------------
+
+
+def test_full_lifecycle_over_http(world: World, client_for: Clients) -> None:
+    clerk, reviewer = client_for("clerk.cz"), client_for("reviewer.gz")
+    r = clerk.post("/api/cases", json=_diploma_body(contact_phone="13800000001"))
+    assert r.status_code == 201, r.text
+    no = r.json()["case_no"]
+    assert r.headers["location"] == f"/api/cases/{no}"
+    version = r.json()["version"]
+
+    def act(client: Http, action: str, **body: Any) -> dict[str, Any]:
+        nonlocal version
+        resp = client.post(f"/api/cases/{no}/actions/{action}", json={"version": version, **body})
+        assert resp.status_code == 200, resp.text
+        assert resp.headers["etag"] == f'"{resp.json()["version"]}"'
+        version = resp.json()["version"]
+        out: dict[str, Any] = resp.json()
+        return out
+
+    detail = clerk.get(f"/api/cases/{no}").json()
+    assert [a["action"] for a in detail["actions"]] == [
+        "pass_formal_review",
+        "request_supplement",
+        "not_accept",
+        "withdraw",
+    ]
+    assert detail["clocks"][0]["stage"] == "forward" and detail["clocks"][0]["status"] == "running"
+    assert (
+        detail["applicant_id_masked"].startswith("341702") and "*" in detail["applicant_id_masked"]
+    )
+
+    act(clerk, "pass_formal_review")
+    act(clerk, "verify_identity", document_number=diploma_application().applicant_id_number)
+    act(clerk, "forward")
+    assert reviewer.get(f"/api/cases/{no}").json()["actions"][0]["action"] == "accept"
+    act(reviewer, "accept")
+    # Originals must arrive before a decision: approve is not offered yet.
+    offered = [a["action"] for a in reviewer.get(f"/api/cases/{no}").json()["actions"]]
+    assert "approve" not in offered
+    act(clerk, "mail_originals", carrier="中国邮政EMS", tracking_no="1100000000001")
+    act(reviewer, "receive_originals")
+    act(reviewer, "approve", reasons=["材料真实有效"])
+    deliver = next(
+        a for a in reviewer.get(f"/api/cases/{no}").json()["actions"] if a["action"] == "deliver"
+    )
+    assert deliver["delivery_methods"] == ["mail", "electronic"]
+    assert deliver["fields"] == ["method", "carrier", "tracking_no"]
+    act(reviewer, "deliver", method="mail", carrier="中国邮政EMS", tracking_no="1100000000009")
+    final = act(reviewer, "complete")
+    assert final["state"] == "completed" and final["state_label"] == "已办结"
+
+    detail = clerk.get(f"/api/cases/{no}").json()
+    assert detail["final"] and detail["actions"] == []
+    assert [e["action"] for e in detail["history"]] == [
+        "receive",
+        "pass_formal_review",
+        "verify_identity",
+        "forward",
+        "accept",
+        "mail_originals",
+        "receive_originals",
+        "approve",
+        "deliver",
+        "complete",
+    ]
+    assert detail["history"][7]["reasons"] == ["材料真实有效"]
+    assert detail["history"][0]["action_label"] == "收件登记"
+    assert all(clock["status"] == "closed" for clock in detail["clocks"])
+    assert {m["code"] for m in detail["materials"]} == {"id_card", "diploma", "application_form"}
+    # The supervisor of the receiving city reads it too, and may not act.
+    supervisor = client_for("supervisor.cz")
+    assert supervisor.get(f"/api/cases/{no}").json()["actions"] == []
+
+
+def test_supplement_round_trip(world: World, client_for: Clients) -> None:
+    clerk = client_for("clerk.cz")
+    body = _diploma_body(materials=[{"code": "id_card"}, {"code": "application_form"}])
+    no = clerk.post("/api/cases", json=body).json()["case_no"]
+    detail = clerk.get(f"/api/cases/{no}").json()
+    assert detail["missing_materials"] == ["学历证书（毕业证书）原件及复印件"]
+    r = clerk.post(f"/api/cases/{no}/actions/pass_formal_review", json={})
+    assert problem_of(r, 409, "formal_review.materials_missing")["detail"].startswith("材料不齐全")
+    r = clerk.post(
+        f"/api/cases/{no}/actions/request_supplement", json={"notice_items": ["学历证书原件"]}
+    )
+    assert r.json()["state"] == "supplementing"
+    paused = clerk.get(f"/api/cases/{no}").json()["clocks"][0]
+    assert paused["status"] == "paused" and paused["due_at"] is None
+    r = clerk.post(f"/api/cases/{no}/actions/supplement", json={"materials": [{"code": "diploma"}]})
+    assert r.status_code == 200 and r.json()["state"] == "received"
+    r = clerk.post(f"/api/cases/{no}/actions/pass_formal_review")  # no body at all
+    assert r.status_code == 200 and r.json()["state"] == "formally_reviewed"
+
+
+# --- problems ------------------------------------------------------------------------------
+
+
+def test_each_error_kind_is_a_problem(world: World, client_for: Clients, http: Http) -> None:
+    no = register(world, diploma_application())
+    clerk, reviewer = client_for("clerk.cz"), client_for("reviewer.gz")
+    # not_found
+    problem_of(clerk.get("/api/cases/CZ01-19990101-9999"), 404, "case.not_found")
+    problem_of(clerk.post("/api/cases/NOPE/actions/forward", json={}), 404, "case.not_found")
+    problem_of(clerk.post(f"/api/cases/{no}/actions/fly", json={}), 404, "action.unknown")
+    problem_of(clerk.get("/api/nothing-here"), 404, "not_found")
+    # conflict
+    problem_of(
+        clerk.post(f"/api/cases/{no}/actions/forward", json={}), 409, "transition.not_allowed"
+    )
+    # forbidden
+    r = reviewer.post(f"/api/cases/{no}/actions/pass_formal_review", json={})
+    problem_of(r, 403, "scope.denied")
+    problem_of(reviewer.post("/api/cases", json=_diploma_body()), 403, "scope.denied")
+    # invalid (a domain rule, with the field)
+    r = clerk.post("/api/cases", json=_diploma_body(applicant_id_number="341702199003151230"))
+    body = problem_of(r, 422, r.json()["code"])
+    assert body["field"] == "applicant_id_number"
+    r = clerk.post("/api/cases", json=_diploma_body(item_code="9-99"))
+    assert problem_of(r, 422, "input.invalid")["field"] == "item_code"
+    # unauthenticated
+    problem_of(http.get(f"/api/cases/{no}"), 401, "auth.required")
+    # a method the path does not take
+    problem_of(clerk.request("PUT", "/api/cases"), 405, "method.not_allowed")
+
+
+def test_stale_version_via_if_match(world: World, client_for: Clients) -> None:
+    no = register(world, diploma_application())
+    clerk = client_for("clerk.cz")
+    detail = clerk.get(f"/api/cases/{no}")
+    etag = detail.headers["etag"]
+    assert etag == f'"{detail.json()["version"]}"'
+    url = f"/api/cases/{no}/actions/pass_formal_review"
+    assert clerk.post(url, json={}, headers={"If-Match": etag}).status_code == 200
+    # Someone else's view of the old version:
+    r = clerk.post(
+        f"/api/cases/{no}/actions/verify_identity",
+        headers={"If-Match": etag},
+        json={
+            "document_number": diploma_application().applicant_id_number,
+        },
+    )
+    body = problem_of(r, 409, "case.stale_version")
+    assert body["current_version"] == detail.json()["version"] + 1
+    # W/ and bare forms are understood; nonsense is a 422 naming the header.
+    r = clerk.post(f"/api/cases/{no}/actions/forward", headers={"If-Match": f"W/{etag}"})
+    problem_of(r, 409, "case.stale_version")
+    r = clerk.post(f"/api/cases/{no}/actions/forward", headers={"If-Match": "*"})
+    assert problem_of(r, 422, "input.invalid")["field"] == "if-match"
+    # Body version and If-Match disagreeing is refused.
+    r = clerk.post(
+        f"/api/cases/{no}/actions/forward", headers={"If-Match": '"7"'}, json={"version": 8}
+    )
+    assert problem_of(r, 422, "input.invalid")["field"] == "version"
+    # The stale attempts wrote nothing.
+    assert clerk.get(f"/api/cases/{no}").json()["state"] == "formally_reviewed"
+
+
+INVALID_BODIES: list[tuple[str, Any, str]] = [
+    ("not_accept", {}, "reasons"),
+    ("not_accept", {"reasons": "不是列表"}, "reasons"),
+    ("not_accept", {"reasons": ["x" * 501]}, "reasons.0"),
+    ("not_accept", {"reasons": ["ok"], "extra": 1}, "extra"),
+    ("request_supplement", {"notice_items": ["a"] * 51}, "notice_items"),
+    ("verify_identity", {"document_number": 341702199003151234}, "document_number"),
+    ("verify_identity", {"document_number": "1" * 19}, "document_number"),
+    ("verify_identity", {"document_number": "34\x00"}, "document_number"),
+    ("deliver", {"method": "pigeon"}, "method"),
+    ("supplement", {"materials": [{"code": "diploma", "copies": 10**12}]}, "materials.0.copies"),
+    ("forward", {"version": "three"}, "version"),
+    ("forward", {"version": 0}, "version"),
+    ("forward", {"version": 10**40}, "version"),
+    ("forward", [1, 2], "body"),
+]
+
+
+def test_validation_errors_name_the_field(world: World, client_for: Clients) -> None:
+    no = register(world, diploma_application())
+    clerk = client_for("clerk.cz")
+    for action, body, field in INVALID_BODIES:
+        r = clerk.post(f"/api/cases/{no}/actions/{action}", json=body)
+        problem = problem_of(r, 422, "input.invalid")
+        assert problem["field"] == field, (action, body, problem)
+        assert problem["errors"][0]["field"] == field
+        assert field in problem["detail"] and "：" in problem["detail"]  # names the field
+    assert clerk.get(f"/api/cases/{no}").json()["state"] == "received"  # nothing written
+
+
+def test_malformed_and_oversized_bodies(world: World, client_for: Clients) -> None:
+    no = register(world, diploma_application())
+    clerk = client_for("clerk.cz")
+    url = f"/api/cases/{no}/actions/not_accept"
+    json_type = {"Content-Type": "application/json"}
+    r = clerk.post(url, content=b'{"reasons": [', headers=json_type)
+    assert problem_of(r, 422, "input.invalid")["field"] == "body"
+    r = clerk.post(url, content=b"\xff\xfe\x00", headers=json_type)
+    assert 400 <= r.status_code < 500
+    r = clerk.post(url, content=b'{"reasons": ["\\ud800"]}', headers=json_type)
+    assert problem_of(r, 422, "input.invalid")["field"] == "reasons.0"
+    r = clerk.post(url, content=b"x" * (2 << 20), headers=json_type)
+    problem_of(r, 413, "request.too_large")
+    problem_of(clerk.get("/api/cases/" + "9" * 65), 422, "input.invalid")
+    problem_of(clerk.get("/api/cases/%00"), 422, "input.invalid")
+    problem_of(clerk.get("/api/cases", params={"q": "张\x00"}), 422, "input.invalid")
+    problem_of(clerk.get("/api/cases", params={"q": "张" * 101}), 422, "input.invalid")
+    r = clerk.post("/api/session", json={"username": "a\x00", "password": "x"})
+    problem_of(r, 422, "input.invalid")
+
+
+def test_unexpected_error_is_a_500_problem_without_stack(
+    client_for: Clients, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    clerk = client_for("clerk.cz")
+
+    def boom(*args: Any, **kwargs: Any) -> None:
+        raise RuntimeError("secret internals")
+
+    monkeypatch.setattr(queries, "list_cases", boom)
+    with structlog.testing.capture_logs() as logs:
+        r = clerk.get("/api/cases")
+    body = problem_of(r, 500, "internal")
+    assert "secret" not in r.text and "Traceback" not in r.text
+    failed = [e for e in logs if e["event"] == "request.failed"]
+    assert failed and failed[0]["log_level"] == "error" and failed[0]["exc_info"]
+    assert body["detail"].startswith("系统内部错误")
+
+
+# --- the rest of the surface ---------------------------------------------------------------
+
+
+def test_openapi_and_health(http: Http) -> None:
+    spec = http.get("/api/openapi.json")
+    assert spec.status_code == 200
+    paths = spec.json()["paths"]
+    assert "/api/cases/{case_no}/actions/request_supplement" in paths
+    schema = paths["/api/cases/{case_no}/actions/request_supplement"]["post"]["requestBody"]
+    assert schema["content"]["application/json"]["schema"]["$ref"].endswith("/NoticeIn")
+    assert "/api/session" in paths and "/api/me" in paths and "/api/cases" in paths
+    assert not any(p.startswith("/cases") for p in paths)  # the workbench stays out
+    assert http.get("/api/docs").status_code == 200
+    assert http.get("/healthz").json() == {"status": "ok"}
+
+
+def test_logs_carry_request_id_and_user(world: World, client_for: Clients) -> None:
+    no = register(world, diploma_application())
+    clerk = client_for("clerk.cz")
+    with structlog.testing.capture_logs(
+        processors=[structlog.contextvars.merge_contextvars]
+    ) as logs:
+        r = clerk.post(
+            f"/api/cases/{no}/actions/pass_formal_review",
+            json={},
+            headers={"X-Request-ID": "req-abc-123"},
+        )
+    assert r.headers["x-request-id"] == "req-abc-123"
+    action = next(e for e in logs if e["event"] == "case.action")
+    assert action["request_id"] == "req-abc-123" and action["user"] == "clerk.cz"
+    access = [e for e in logs if e["event"] == "request"]
+    assert len(access) == 1
+    assert access[0]["status"] == 200 and access[0]["user"] == "clerk.cz"
+    assert access[0]["request_id"] == "req-abc-123" and access[0]["method"] == "POST"
+    # A request without an id gets one; ids do not leak between requests.
+    r2 = clerk.get("/api/me", headers={"X-Request-ID": "bad id with spaces"})
+    assert r2.headers["x-request-id"] != "req-abc-123" and " " not in r2.headers["x-request-id"]
+
+
+def test_register_over_http_validates_with_fields(client_for: Clients) -> None:
+    clerk = client_for("clerk.cz")
+    r = clerk.post("/api/cases", json=_diploma_body(applicant_kind="robot"))
+    assert problem_of(r, 422, "input.invalid")["field"] == "applicant_kind"
+    r = clerk.post("/api/cases", json=_diploma_body(applicant_name="x" * 201))
+    assert problem_of(r, 422, "input.invalid")["field"] == "applicant_name"
+    r = clerk.post("/api/cases", json=_diploma_body(materials=[{"code": "diploma"}] * 51))
+    assert problem_of(r, 422, "input.invalid")["field"] == "materials"
+    r = clerk.post("/api/cases", json=_diploma_body(delivery_address=""))
+    assert problem_of(r, 422, "input.invalid")["field"] == "delivery_address"
+
+
+def test_session_lifetime_is_eight_hours(http: Http) -> None:
+    body = http.sign_in("admin")
+    assert body["user"]["session_expires_at"] == body["expires_at"]
+    expires = datetime.fromisoformat(body["expires_at"])
+    assert abs(expires - (datetime.now(UTC) + timedelta(hours=8))) < timedelta(minutes=1)

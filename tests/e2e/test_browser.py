@@ -1,0 +1,121 @@
+"""A real browser (Debian's chromium, driven by playwright) against a real uvicorn server on
+127.0.0.1: a clerk signs in, opens a case, takes an action and sees the new state.
+
+Needs `apt-get install -y chromium fonts-noto-cjk` (see .ci/run); playwright's own browser
+downloads are not used.
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+import subprocess
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import uvicorn
+from fastapi import FastAPI
+from playwright.sync_api import Browser, sync_playwright
+
+from ..world import World, diploma_application
+from .conftest import register
+
+CHROMIUM = os.environ.get("TONGBAN_CHROMIUM", "/usr/bin/chromium")
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+    "--disable-sync",
+]
+SHOTS = Path(os.environ.get("TONGBAN_SCREENSHOTS", "/tmp"))
+
+
+@pytest.fixture
+def server(app: FastAPI) -> Iterator[str]:
+    """uvicorn serving the app in a thread, on a free port of 127.0.0.1."""
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(app, log_config=None, access_log=False, lifespan="off")
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    deadline = time.monotonic() + 15
+    while not srv.started:
+        assert thread.is_alive() and time.monotonic() < deadline, "uvicorn did not start"
+        time.sleep(0.05)
+    try:
+        yield f"http://127.0.0.1:{port}"
+    finally:
+        srv.should_exit = True
+        thread.join(timeout=10)
+        sock.close()
+
+
+def _cjk_fonts() -> str:
+    found = subprocess.run(
+        ["fc-list", ":lang=zh-cn", "family"], capture_output=True, text=True, check=False
+    )
+    return found.stdout.strip()
+
+
+@pytest.fixture
+def browser() -> Iterator[Browser]:
+    assert Path(CHROMIUM).exists(), f"{CHROMIUM} missing: apt-get install -y chromium"
+    # Without a CJK font the workbench renders as empty boxes (the DOM text would still pass).
+    assert _cjk_fonts(), "no Chinese font: apt-get install -y fonts-noto-cjk"
+    with sync_playwright() as pw:
+        chromium = pw.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+
+
+def test_clerk_takes_an_action_in_the_browser(
+    world: World, server: str, browser: Browser, request: pytest.FixtureRequest
+) -> None:
+    no = register(world, diploma_application())
+    register(world, diploma_application("222"))
+    world.tick(20)  # the first case is now in its warning period
+    page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
+    page.goto(f"{server}/")
+    assert page.url.endswith("/login")
+    page.fill("input[name=username]", "clerk.cz")
+    page.fill("input[name=password]", "tongban-demo")
+    page.click("button[type=submit]")
+    page.wait_for_url(f"{server}/")
+    assert page.locator("table.cases").is_visible()
+    assert page.locator(f"tr:has(a:text('{no}')) .badge.yellow").inner_text() == "预警"
+    db = request.node.callspec.params["db_url"]
+    page.screenshot(path=str(SHOTS / f"tongban-inbox-{db}.png"), full_page=True)
+
+    page.click(f"a:text('{no}')")
+    page.wait_for_url(f"{server}/cases/{no}")
+    assert page.locator("#case-state").inner_text() == "已收件"
+    page.click("form[data-action=pass_formal_review] button")
+    page.wait_for_url(f"{server}/cases/{no}?done=pass_formal_review")
+    assert page.locator("#case-state").inner_text() == "形式审查通过"
+    assert "已完成「形式审查通过」" in page.locator(".alert.ok").inner_text()
+
+    # A refused action shows the service's Chinese message on the same page.
+    other = diploma_application("999").applicant_id_number  # valid, but not the applicant's
+    page.fill("form[data-action=verify_identity] input[name=document_number]", other)
+    page.click("form[data-action=verify_identity] button")
+    assert "不一致" in page.locator("#action-error").inner_text()
+    page.fill(
+        "form[data-action=verify_identity] input[name=document_number]",
+        diploma_application().applicant_id_number,
+    )
+    page.click("form[data-action=verify_identity] button")
+    page.wait_for_url(f"{server}/cases/{no}?done=verify_identity")
+    assert page.locator("#case-state").inner_text() == "身份核验通过"
+    assert page.locator("form[data-action=forward]").is_visible()
+    page.screenshot(path=str(SHOTS / f"tongban-case-{db}.png"), full_page=True)
+    page.close()

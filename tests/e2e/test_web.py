@@ -1,0 +1,207 @@
+"""The workbench over HTTP on both databases: sign-in, inbox marks, forms, CSRF, errors."""
+
+from __future__ import annotations
+
+import re
+from datetime import timedelta
+
+from fastapi import FastAPI
+from sqlalchemy import select, update
+
+from tongban.models import Case, Deadline
+
+from ..world import World, card_application, diploma_application
+from .conftest import Http, register
+
+CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
+VERSION = re.compile(r'name="version" value="(\d+)"')
+
+
+def _web(app: FastAPI, username: str) -> Http:
+    client = Http(app)
+    r = client.post("/login", data={"username": username, "password": "tongban-demo"})
+    assert r.status_code == 303 and r.headers["location"] == "/"
+    return client
+
+
+def _form(page: str) -> dict[str, str]:
+    csrf = CSRF.search(page)
+    version = VERSION.search(page)
+    assert csrf and version, page
+    return {"csrf_token": csrf.group(1), "version": version.group(1)}
+
+
+def test_login_logout_and_redirects(http: Http) -> None:
+    r = http.get("/")
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    page = http.get("/login")
+    assert page.status_code == 200 and "登录工作台" in page.text
+    assert 'lang="zh-CN"' in page.text and "/static/app.css" in page.text
+    r = http.post("/login", data={"username": "clerk.cz", "password": "nope-nope"})
+    assert r.status_code == 401 and "用户名或密码不正确" in r.text
+    assert 'value="clerk.cz"' in r.text  # the username is kept
+    r = http.post("/login", data={"username": "clerk.cz\x00", "password": "x"})
+    assert r.status_code == 422
+    r = http.post("/login", data={"username": "clerk.cz", "password": "tongban-demo"})
+    assert r.status_code == 303
+    inbox = http.get("/")
+    assert (
+        inbox.status_code == 200 and "王芳（市中心专窗）" in inbox.text and "新收件" in inbox.text
+    )
+    csrf = CSRF.search(inbox.text)
+    assert csrf
+    # Logging out needs the form's token; then the pages send you to the login page.
+    assert http.post("/logout", data={}).status_code == 403
+    r = http.post("/logout", data={"csrf_token": csrf.group(1)})
+    assert r.status_code == 303 and r.headers["location"] == "/login"
+    assert http.get("/").headers["location"] == "/login"
+    assert http.get("/static/app.css").status_code == 200
+
+
+def test_inbox_marks_overdue_warning_and_uncertain(world: World, app: FastAPI) -> None:
+    late = register(world, diploma_application("111"))
+    world.tick(14)
+    warned = register(world, diploma_application("222"))
+    world.tick(3)
+    calm = register(world, diploma_application("333"))
+    with world.uow() as uow:
+        case_id = uow.session.scalar(select(Case.id).where(Case.case_no == calm))
+        uow.session.execute(
+            update(Deadline).where(Deadline.case_id == case_id).values(uncertain=True)
+        )
+        uow.commit()
+    world.tick(14)  # late: 31h of a 24h limit; warned: 17h (> 2/3); calm: 14h
+    page = _web(app, "clerk.cz").get("/").text
+    rows = {
+        no: page[page.index(no) : page.index("</tr>", page.index(no))]
+        for no in (late, warned, calm)
+    }
+    assert "超期" in rows[late] and "badge red" in rows[late]
+    assert "预警" in rows[warned] and "badge yellow" in rows[warned] and "超期" not in rows[warned]
+    assert "超期" not in rows[calm] and "预警" not in rows[calm]
+    assert "（日历未确认）" in rows[calm] and "（日历未确认）" not in rows[late]
+    assert "收件推送" in rows[late] and "已收件" in rows[late]
+    # The same facts, computed once, on the JSON side.
+    body = Http(app)
+    body.sign_in("clerk.cz")
+    alerts = {r["case_no"]: r["clock"]["alert"] for r in body.get("/api/cases").json()["rows"]}
+    assert alerts == {late: "overdue", warned: "warning", calm: None}
+
+
+def test_action_form_round_trip(world: World, app: FastAPI) -> None:
+    no = register(world, diploma_application())
+    web = _web(app, "clerk.cz")
+    page = web.get(f"/cases/{no}")
+    assert page.status_code == 200
+    assert "形式审查通过" in page.text and "学历公证" in page.text and "办理记录" in page.text
+    form = _form(page.text)
+    # Without the CSRF token: refused, nothing written.
+    r = web.post(f"/cases/{no}/actions/pass_formal_review", data={"version": form["version"]})
+    assert r.status_code == 403 and "防跨站" in r.text
+    r = web.post(f"/cases/{no}/actions/pass_formal_review", data=form)
+    assert r.status_code == 303 and r.headers["location"] == f"/cases/{no}?done=pass_formal_review"
+    done = web.get(r.headers["location"]).text
+    assert "已完成「形式审查通过」" in done and 'id="case-state">形式审查通过<' in done
+    # The old version again: stale, re-rendered with the message and the fresh version.
+    r = web.post(
+        f"/cases/{no}/actions/verify_identity",
+        data={**form, "document_number": diploma_application().applicant_id_number},
+    )
+    assert r.status_code == 409 and "请刷新后重新操作" in r.text
+    fresh = _form(r.text)
+    assert int(fresh["version"]) > int(form["version"])
+    # A validation error names the field in Chinese and keeps the input.
+    r = web.post(
+        f"/cases/{no}/actions/verify_identity", data={**fresh, "document_number": "1" * 19}
+    )
+    assert r.status_code == 422 and "document_number" in r.text and "过长" in r.text
+    # A refused rule (mismatching number) re-renders with the service's message.
+    r = web.post(
+        f"/cases/{no}/actions/verify_identity",
+        data={**fresh, "document_number": diploma_application("999").applicant_id_number},
+    )
+    assert r.status_code == 422 and "不一致" in r.text and 'class="action has-error"' in r.text
+    fresh = _form(r.text)
+    r = web.post(
+        f"/cases/{no}/actions/verify_identity",
+        data={**fresh, "document_number": diploma_application().applicant_id_number},
+    )
+    assert r.status_code == 303
+    page = web.get(f"/cases/{no}").text
+    assert "身份核验通过" in page and "在线推送" in page
+
+
+def test_reasons_are_required_where_the_rule_says(world: World, app: FastAPI) -> None:
+    no = register(world, diploma_application())
+    web = _web(app, "clerk.cz")
+    form = _form(web.get(f"/cases/{no}").text)
+    r = web.post(f"/cases/{no}/actions/not_accept", data={**form, "reasons": "  \n "})
+    assert r.status_code == 409 and "须写明理由" in r.text
+    form = _form(r.text)  # the page as re-rendered, as a person would submit it next
+    r = web.post(
+        f"/cases/{no}/actions/not_accept", data={**form, "reasons": "不属于受理范围\n材料伪造"}
+    )
+    assert r.status_code == 303, re.findall(r'id="action-error">([^<]*)<', r.text)
+    page = web.get(f"/cases/{no}").text
+    assert "不予受理" in page and "不属于受理范围；材料伪造" in page and "本件已结束" in page
+
+
+def test_unknown_action_and_case_pages(world: World, app: FastAPI) -> None:
+    no = register(world, diploma_application())
+    web = _web(app, "clerk.cz")
+    form = _form(web.get(f"/cases/{no}").text)
+    r = web.post(f"/cases/{no}/actions/fly", data=form)
+    assert r.status_code == 404 and "没有「fly」这个操作" in r.text
+    r = web.get("/cases/CZ01-19990101-0001")
+    assert r.status_code == 404 and "不存在" in r.text and "text/html" in r.headers["content-type"]
+    assert web.get("/nowhere").status_code == 404
+
+
+def test_register_through_the_form(world: World, app: FastAPI) -> None:
+    web = _web(app, "clerk.cz")
+    first = web.get("/cases/new")
+    assert first.status_code == 200 and "1-01 学历公证" in first.text
+    page = web.get("/cases/new", params={"item": "1-01"}).text
+    csrf = CSRF.search(page)
+    assert csrf and "学历证书（毕业证书）原件及复印件" in page and "杭州市西湖公证处" in page
+    app_ = diploma_application()
+    data = {
+        "csrf_token": csrf.group(1),
+        "item_code": "1-01",
+        "department_code": "GZ330106",
+        "applicant_kind": "person",
+        "applicant_name": "张伟",
+        "applicant_id_number": "34170219900315123",  # one digit short
+        "delivery_preference": "mail",
+        "delivery_address": app_.delivery_address,
+        "materials": ["id_card", "diploma", "application_form"],
+        "e_licence": ["id_card"],
+    }
+    r = web.post("/cases/new", data=data)
+    assert r.status_code == 422 and 'value="张伟"' in r.text  # kept for the correction
+    r = web.post("/cases/new", data={**data, "applicant_id_number": app_.applicant_id_number})
+    assert r.status_code == 303, r.text
+    case_page = web.get(r.headers["location"]).text
+    assert "已完成「收件登记」" in case_page and "已由电子证照核验" in case_page
+    # Only window clerks register.
+    reviewer = _web(app, "reviewer.gz")
+    assert "新收件" not in reviewer.get("/").text
+    assert "只有收件窗口人员可以登记收件" in reviewer.get("/cases/new").text
+
+
+def test_read_only_roles_see_no_forms(world: World, app: FastAPI) -> None:
+    no = register(world, card_application(), clerk="clerk.gc")
+    page = _web(app, "supervisor.cz").get(f"/cases/{no}").text
+    assert "您可以查看本件，但不能办理。" in page and 'class="action' not in page
+    page = _web(app, "reviewer.rs").get(f"/cases/{no}").text
+    forms = re.findall(r'data-action="(\w+)"', page)
+    assert forms == ["withdraw"]  # the window's steps are not offered to the home side
+    inbox = _web(app, "clerk.cz").get("/", params={"state": "received", "q": "刘洋"}).text
+    assert no not in inbox and "没有符合条件的案件" in inbox
+
+
+def test_session_cookie_expiry_sends_to_login(world: World, app: FastAPI) -> None:
+    web = _web(app, "clerk.cz")
+    app.state.tokens.max_age = timedelta(seconds=-1)
+    r = web.get("/")
+    assert r.status_code == 303 and r.headers["location"] == "/login"

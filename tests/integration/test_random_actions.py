@@ -1,0 +1,340 @@
+"""Hypothesis state machine: random people take random actions with plausible arguments.
+
+Per example a fresh case (and the next one once it has ended); per step somebody (mostly
+the case's own clerk or reviewer trying what the workflow offers, otherwise anybody
+trying anything) acts. A refused action (any DomainError) must leave the case row,
+materials, audit events and clocks exactly as they were; a successful one must be a
+transition the workflow machine allows from the previous state, adding exactly one audit
+event. The invariants tie the state to its clocks, closing time, decision and originals,
+and the audit chains verify after every example.
+
+One database per test function (SQLite in full, PostgreSQL in a shorter run).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Callable
+from typing import Any
+
+import pytest
+from hypothesis import HealthCheck, Phase, settings
+from hypothesis import strategies as st
+from hypothesis.stateful import (
+    RuleBasedStateMachine,
+    initialize,
+    invariant,
+    precondition,
+    rule,
+    run_state_machine_as_test,
+)
+from sqlalchemy import select
+
+from tongban.models import Case
+from tongban.services import cases as c
+from tongban.services.audit import verify_chains
+from tongban.services.errors import DomainError
+from tongban.services.runtime import Runtime
+from tongban.workflow.machine import TRANSITIONS, available_actions
+from tongban.workflow.stages import stage_of
+from tongban.workflow.states import FINAL_STATES, Action, Side, State
+
+from ..world import (
+    CaseSnapshot,
+    add_supervisor,
+    build_world,
+    card_application,
+    diploma_application,
+    snapshot,
+)
+
+TARGET: dict[tuple[Action, State], State] = {
+    (action, source): target for action, sources, target in TRANSITIONS for source in sources
+}
+
+# --- plausible arguments -------------------------------------------------------------------
+
+REASONS = st.sampled_from([(), ("",), (" ",), ("材料与申请事项不符",), ("理由一", "理由二")])
+MATERIAL_CODES = ["id_card", "diploma", "application_form", "chsi_report", "photo", "passport"]
+TRACKING = st.sampled_from([("", ""), ("中国邮政EMS", ""), ("", "1100"), ("顺丰速运", "SF1001")])
+
+
+def _tracking(**extra: Any) -> st.SearchStrategy[dict[str, Any]]:
+    return TRACKING.map(lambda t: {"carrier": t[0], "tracking_no": t[1], **extra})
+
+
+ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
+    "pass_formal_review": st.just({}),
+    "request_supplement": st.sampled_from([(), (" ",), ("学历证书原件",), ("照片", "申请表")]).map(
+        lambda items: {"notice_items": list(items)}
+    ),
+    "record_supplement": st.lists(st.sampled_from(MATERIAL_CODES), max_size=3).map(
+        lambda codes: {"materials": [c.MaterialIn(code) for code in codes]}
+    ),
+    "not_accept": REASONS.map(lambda r: {"reasons": list(r)}),
+    # "own": the number registered at receipt; "other": a valid number of somebody else;
+    # "garbled": a wrong check character.
+    "verify_identity": st.sampled_from(["own", "own", "other", "garbled"]).map(
+        lambda d: {"document_number": d}
+    ),
+    "fail_identity": REASONS.map(lambda r: {"reasons": list(r)}),
+    "forward": st.just({}),
+    "accept": st.just({}),
+    "return_to_window": REASONS.map(lambda r: {"reasons": list(r)}),
+    "mail_originals": _tracking(),
+    "receive_originals": st.just({}),
+    "approve": st.sampled_from([(), ("符合条件",)]).map(lambda r: {"reasons": list(r)}),
+    "refuse": REASONS.map(lambda r: {"reasons": list(r)}),
+    "deliver": st.sampled_from(["mail", "electronic", "window", "fax"]).flatmap(
+        lambda method: _tracking(method=method)
+    ),
+    "complete": st.just({}),
+    "withdraw": REASONS.map(lambda r: {"reasons": list(r)}),
+}
+FUNCTIONS: dict[str, Callable[..., c.CaseView]] = {name: getattr(c, name) for name in ARGS}
+ACTION_OF = {
+    name: Action.SUPPLEMENT if name == "record_supplement" else Action(name) for name in ARGS
+}
+NAME_OF = {action: name for name, action in ACTION_OF.items()}
+
+APPLICATIONS: dict[str, tuple[str, c.Application]] = {
+    "diploma": ("clerk.cz", diploma_application("321")),
+    "diploma_incomplete": (
+        "clerk.cz",
+        c.Application(
+            **{**diploma_application("322").__dict__, "materials": (c.MaterialIn("id_card"),)}
+        ),
+    ),
+    "diploma_e_licence": (
+        "clerk.cz",
+        c.Application(
+            **{
+                **diploma_application("323").__dict__,
+                "materials": (
+                    c.MaterialIn("id_card", e_licence_verified=True),
+                    c.MaterialIn("diploma"),
+                    c.MaterialIn("application_form"),
+                ),
+            }
+        ),
+    ),
+    "card": ("clerk.gc", card_application("654")),
+}
+FULL_MATERIALS = {
+    app.item_code: app.materials for app in (diploma_application(), card_application())
+}
+HOME_REVIEWER = {"GZ330106": "reviewer.gz", "RS320102": "reviewer.rs"}
+OTHER_PERSON = card_application("999").applicant_id_number
+
+
+def _garble(number: str) -> str:
+    last = "0" if number[-1] != "0" else "1"
+    return number[:-1] + last
+
+
+def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
+    w = build_world(rt)
+    w.actors["supervisor.bj"] = add_supervisor(rt, "supervisor.bj", "110000")
+    people = sorted(w.actors)
+    outcomes: Counter[str] = Counter()
+
+    class CaseLife(RuleBasedStateMachine):
+        case_no: str
+        clerk: str
+        reviewer: str
+        applicant_id: str
+        full_materials: tuple[c.MaterialIn, ...]
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.cases: list[str] = []
+
+        @initialize(kind=st.sampled_from(sorted(APPLICATIONS)))
+        def receive(self, kind: str) -> None:
+            self.register(kind)
+
+        @precondition(lambda self: State(self.state()) in FINAL_STATES)
+        @rule(kind=st.sampled_from(sorted(APPLICATIONS)))
+        def next_case(self, kind: str) -> None:
+            """A case that ended teaches little more: the window receives the next one."""
+            self.register(kind)
+
+        def register(self, kind: str) -> None:
+            clerk, app = APPLICATIONS[kind]
+            view = c.register_case(
+                w.uow(), rt.key, actor=w.actors[clerk], application=app, now=w.tick()
+            )
+            self.case_no, self.clerk = view.case_no, clerk
+            self.cases.append(view.case_no)
+            self.reviewer = HOME_REVIEWER[app.department_code]
+            self.full_materials = FULL_MATERIALS[app.item_code]
+            self.applicant_id = app.applicant_id_number
+
+        # -- rules --------------------------------------------------------------------
+
+        @rule(data=st.data())
+        def somebody_tries_something(self, data: st.DataObject) -> None:
+            """Mostly the case's own people trying what the machine offers their side now,
+            endings less often than steps forward (so cases get far); otherwise anybody
+            trying anything."""
+            state = State(self.state())
+            offered = [
+                (side, action)
+                for side in (Side.WINDOW, Side.HOME)
+                for action in available_actions(state, side)
+                for _ in range(1 if TARGET[(action, state)] in FINAL_STATES else 30)
+            ]
+            guided = data.draw(st.sampled_from([True, True, True, False]), label="guided")
+            if guided and offered:
+                side, action = data.draw(st.sampled_from(offered), label="action")
+                who = self.clerk if side is Side.WINDOW else self.reviewer
+                name = NAME_OF[action]
+                if data.draw(st.sampled_from([True, True, True, False]), label="sound args"):
+                    self.attempt(who, name, data, self.sound_arguments(name, side))
+                    return
+            else:
+                who = data.draw(st.sampled_from(people), label="who")
+                name = data.draw(st.sampled_from(sorted(ARGS)), label="action")
+            self.attempt(who, name, data)
+
+        def sound_arguments(self, name: str, side: Side) -> dict[str, Any]:
+            """Arguments a careful person would give (the random ones are often wrong)."""
+            sound: dict[str, dict[str, Any]] = {
+                "request_supplement": {"notice_items": ["学历证书原件", "申请表"]},
+                "record_supplement": {"materials": list(self.full_materials)},
+                "verify_identity": {"document_number": self.applicant_id},
+                "mail_originals": {"carrier": "中国邮政EMS", "tracking_no": "1100000000001"},
+                "deliver": {"method": "window"}
+                if side is Side.WINDOW
+                else {"method": "mail", "carrier": "中国邮政EMS", "tracking_no": "1100000000002"},
+            }
+            reasoned = {"not_accept", "fail_identity", "return_to_window", "refuse", "withdraw"}
+            return sound.get(name, {"reasons": ["理由"]} if name in reasoned else {})
+
+        # -- one attempt, and what it may have written -----------------------------------
+
+        def state(self) -> str:
+            with rt.uow() as uow:
+                return uow.session.scalars(
+                    select(Case.state).where(Case.case_no == self.case_no)
+                ).one()
+
+        def attempt(
+            self, who: str, name: str, data: st.DataObject, given: dict[str, Any] | None = None
+        ) -> None:
+            kwargs = dict(data.draw(ARGS[name], label="arguments") if given is None else given)
+            if name == "verify_identity" and given is None:
+                kwargs["document_number"] = {
+                    "own": self.applicant_id,
+                    "other": OTHER_PERSON,
+                    "garbled": _garble(self.applicant_id),
+                }[kwargs["document_number"]]
+            before = snapshot(rt, self.case_no)
+            version = data.draw(
+                st.sampled_from([None, None, None, None, "current", "stale"]), label="version"
+            )
+            if version is not None:
+                current = before.field("version")
+                kwargs["expected_version"] = current if version == "current" else current - 1
+            try:
+                view = FUNCTIONS[name](
+                    w.uow(),
+                    rt.key,
+                    actor=w.actors[who],
+                    case_no=self.case_no,
+                    now=w.tick(),
+                    **kwargs,
+                )
+            except DomainError as err:
+                outcomes[err.code] += 1
+                assert snapshot(rt, self.case_no) == before, f"{name} by {who}: {err.code} wrote"
+                return
+            outcomes["ok"] += 1
+            outcomes[view.state] += 1
+            self.check_success(name, who, before, view)
+
+        def check_success(
+            self, name: str, who: str, before: CaseSnapshot, view: c.CaseView
+        ) -> None:
+            after = snapshot(rt, self.case_no)
+            source = State(before.field("state"))
+            action = ACTION_OF[name]
+            assert (action, source) in TARGET, f"{name} succeeded from {source}"
+            target = TARGET[(action, source)]
+            assert after.field("state") == view.state == target
+            assert after.field("version") == before.field("version") + 1
+            assert after.field("audit_seq") == before.field("audit_seq") + 1
+            assert after.events[:-1] == before.events
+            event = dict(after.events[-1])
+            assert (event["action"], event["from_state"], event["to_state"]) == (
+                action.value,
+                source.value,
+                target.value,
+            )
+            assert event["actor_id"] == w.actors[who].user_id
+            # A closed clock is history: no later action rewrites it.
+            closed_before = [d for d in before.deadlines if dict(d)["status"] == "closed"]
+            assert all(d in after.deadlines for d in closed_before)
+
+        # -- invariants ------------------------------------------------------------------
+
+        @invariant()
+        def the_case_is_consistent(self) -> None:
+            if not hasattr(self, "case_no"):
+                return
+            snap = snapshot(rt, self.case_no)
+            state = State(snap.field("state"))
+            running = sorted(
+                (dict(d)["stage"], dict(d)["status"])
+                for d in snap.deadlines
+                if dict(d)["status"] != "closed"
+            )
+            stage = stage_of(state, snap.field("originals_required"))
+            status = "paused" if state is State.SUPPLEMENTING else "running"
+            assert running == ([(stage.value, status)] if stage else []), (state, running)
+            assert (snap.field("closed_at") is not None) == (state in FINAL_STATES)
+            decided = {State.APPROVED, State.REFUSED, State.DELIVERED, State.COMPLETED}
+            if state in (State.APPROVED, State.REFUSED):
+                assert snap.field("decision") == state.value
+            elif state in decided:
+                assert snap.field("decision") in ("approved", "refused")
+            else:
+                assert snap.field("decision") is None
+            if state in decided and snap.field("originals_required"):
+                assert snap.field("originals_received_at") is not None
+            assert snap.field("audit_seq") == len(snap.events)
+
+        def teardown(self) -> None:
+            for case_no in self.cases:
+                with rt.uow() as uow:
+                    assert verify_chains(uow.session, rt.key, case_no) == []
+
+    run_state_machine_as_test(
+        CaseLife,
+        settings=settings(
+            max_examples=examples,
+            stateful_step_count=steps,
+            deadline=None,
+            suppress_health_check=[HealthCheck.too_slow],
+            # No shrinking: a replay of long step lists through a database takes minutes
+            # (Hypothesis gives up after five); the failing steps print as they are, and
+            # every assertion names the action, the person and the refusal code.
+            phases=[Phase.explicit, Phase.reuse, Phase.generate],
+        ),
+    )
+    with rt.uow() as uow:
+        assert verify_chains(uow.session, rt.key) == []
+    return outcomes
+
+
+def test_random_actions_sqlite(sqlite_rt: Runtime) -> None:
+    outcomes = run(sqlite_rt, examples=60, steps=25)
+    # The run explored: cases got past the window, and refusals of several kinds happened.
+    assert outcomes["forwarded"] > 0 and outcomes["scope.denied"] > 0, outcomes
+    assert outcomes["case.stale_version"] > 0 and outcomes["transition.not_allowed"] > 0
+
+
+@pytest.mark.postgres
+def test_random_actions_postgres(pg_rt: Runtime) -> None:
+    outcomes = run(pg_rt, examples=12, steps=20)
+    assert outcomes["ok"] > 0 and outcomes["scope.denied"] > 0

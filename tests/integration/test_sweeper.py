@@ -1,0 +1,291 @@
+"""The sweeper: warning, overdue and escalation alerts exactly once, catch-up after downtime,
+per-clock error isolation, and two sweeper processes on one PostgreSQL database."""
+
+from __future__ import annotations
+
+import json
+import multiprocessing
+import os
+import subprocess
+import sys
+from collections import Counter
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+import structlog
+from sqlalchemy import func, select
+
+from tongban.api.bench_deadlines import NOW as SEEDED_NOW
+from tongban.api.bench_deadlines import seed_clocks
+from tongban.models import Alert, AuditEvent, Deadline, OutboxMessage
+from tongban.services import cases as c
+from tongban.services import sweeper as sweeper_module
+from tongban.services.audit import verify_chains
+from tongban.services.runtime import Runtime
+from tongban.services.sweeper import sweep
+
+from ..conftest import T0
+from ..deadline_support import (
+    all_alerts,
+    clocks_of,
+    do,
+    receive_at,
+    running_clock,
+    sh,
+    system_events,
+)
+from ..sweeper_proc import run_sweep
+from ..world import World, build_world, card_application, diploma_application
+
+
+@pytest.fixture
+def world(rt: Runtime) -> World:
+    return build_world(rt)
+
+
+def kinds(rt: Runtime) -> list[tuple[str, int]]:
+    return [(a.kind, a.level) for a in all_alerts(rt)]
+
+
+def test_warning_then_overdue_then_escalations_each_once(world: World) -> None:
+    rt = world.rt
+    no = receive_at(world, diploma_application(), T0)  # Tue 2026-03-10 09:00, 1 working day
+    clock = running_clock(rt, no)
+    assert (clock.warn_at, clock.due_at) == (sh(2026, 3, 11, 1), sh(2026, 3, 11, 9))
+    assert clock.next_alert_at == clock.warn_at
+
+    assert sweep(rt, now=sh(2026, 3, 11, 0, 59)).recorded == 0
+    assert sweep(rt, now=sh(2026, 3, 11, 1)).alerts == {"warning": 1}
+    assert sweep(rt, now=sh(2026, 3, 11, 1)).claimed == 0  # nothing more until due
+    assert sweep(rt, now=sh(2026, 3, 11, 9)).alerts == {"overdue": 1}
+    # Escalation every 2 working days after the due instant: Fri 09:00, then Tue 09:00.
+    assert sweep(rt, now=sh(2026, 3, 13, 8, 59)).recorded == 0
+    assert sweep(rt, now=sh(2026, 3, 13, 9)).alerts == {"escalation": 1}
+    assert sweep(rt, now=sh(2026, 3, 16, 23)).recorded == 0
+    assert sweep(rt, now=sh(2026, 3, 17, 9)).alerts == {"escalation": 1}
+    assert kinds(rt) == [("warning", 0), ("overdue", 0), ("escalation", 1), ("escalation", 2)]
+
+    alerts = all_alerts(rt)
+    assert alerts[0].recipients == ["office:CZ01"]
+    assert alerts[1].recipients == ["office:CZ01", "user:supervisor.ah", "user:supervisor.cz"]
+    assert alerts[1].stage == "forward" and alerts[1].owner_side == "window"
+    clock = running_clock(rt, no)
+    assert clock.alert_level == 4
+    assert clock.next_alert_at == sh(2026, 3, 19, 9)
+
+    # Each alert is an audit event of the case, by the system, and the chain still verifies.
+    events = system_events(rt, no)
+    assert [e.action for e in events] == [
+        "deadline_warning",
+        "deadline_overdue",
+        "deadline_escalation",
+        "deadline_escalation",
+    ]
+    assert {e.actor_name for e in events} == {"system"}
+    assert events[1].payload["recipients"] == alerts[1].recipients
+    with rt.uow() as uow:
+        assert verify_chains(uow.session, rt.key) == []
+        outbox = uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
+        uow.session.expunge_all()
+    assert len(outbox) == 1 + 3 + 3 + 3
+    assert {m.status for m in outbox} == {"pending"}
+    assert outbox[0].subject.startswith("【预警】" + no)
+    assert "收件推送" in outbox[0].subject and "到期时间 2026-03-11 09:00" in outbox[0].body
+
+
+def test_closing_a_stage_in_time_stops_its_alerts(world: World) -> None:
+    rt = world.rt
+    app = card_application()
+    no = receive_at(world, app, T0, clerk="clerk.gc")
+    do(world, c.pass_formal_review, "clerk.gc", no, sh(2026, 3, 10, 10))
+    do(world, c.verify_identity, "clerk.gc", no, sh(2026, 3, 10, 11),
+       document_number=app.applicant_id_number)  # fmt: skip
+    do(world, c.forward, "clerk.gc", no, sh(2026, 3, 10, 12))
+    # The forward clock closed in time; the accept clock (2 days from Tue 12:00, home side)
+    # warns at two thirds, 32 working hours: Wed 20:00.
+    assert sweep(rt, now=sh(2026, 3, 11, 19, 59)).recorded == 0
+    assert sweep(rt, now=sh(2026, 3, 11, 20)).alerts == {"warning": 1}
+    (alert,) = all_alerts(rt)
+    assert (alert.stage, alert.owner_side, alert.recipients) == (
+        "accept",
+        "home",
+        ["department:RS320102"],
+    )
+    # No supervisor covers Nanjing (320102) in the demo: the overdue goes to the admin too.
+    assert sweep(rt, now=sh(2026, 3, 12, 12)).alerts == {"overdue": 1}
+    assert all_alerts(rt)[-1].recipients == ["department:RS320102", "admin"]
+    assert [d.stage for d in clocks_of(rt, no) if d.alert_level] == ["accept"]
+
+
+def test_after_downtime_each_clock_is_caught_up_once(world: World) -> None:
+    rt = world.rt
+    a = receive_at(world, diploma_application("101"), sh(2026, 3, 10, 9))  # due Wed 11 09:00
+    b = receive_at(world, diploma_application("102"), sh(2026, 3, 11, 10))  # due Thu 12 10:00
+    cc = receive_at(world, diploma_application("103"), sh(2026, 3, 16, 16))  # warn Tue 17 08:00
+    d = receive_at(world, diploma_application("104"), sh(2026, 3, 17, 8))  # warn Wed 18 00:00
+    # No sweeper ran for a week. The first sweep sends one alert per clock that came due:
+    # the most severe owed (overdue, not a stale warning; not a burst of escalations).
+    first = sweep(rt, now=sh(2026, 3, 17, 12))
+    assert (first.claimed, first.recorded, first.errors) == (3, 3, 0)
+    by_case = Counter(e.payload["clock_id"] for e in system_events(rt))
+    assert sorted(by_case.values()) == [1, 1, 1]
+    assert [(e.action) for e in system_events(rt, a)] == ["deadline_overdue"]
+    assert [(e.action) for e in system_events(rt, b)] == ["deadline_overdue"]
+    assert [(e.action) for e in system_events(rt, cc)] == ["deadline_warning"]
+    assert system_events(rt, d) == []
+    # A was 4.1 working days late: level 2 + 2 escalation periods, the missed ones skipped.
+    assert running_clock(rt, a).alert_level == 4
+    assert all_alerts(rt)[0].details["skipped_levels"] == 3
+    # Sweeping again, or a second sweeper catching up too, finds nothing more.
+    assert sweep(rt, now=sh(2026, 3, 17, 12)).claimed == 0
+    # A's next escalation is the third period: Wed 11 09:00 + 6 working days = Thu 19 09:00.
+    assert running_clock(rt, a).next_alert_at == sh(2026, 3, 19, 9)
+    later = sweep(rt, now=sh(2026, 3, 19, 9))
+    # A and B escalate; C and D (due Tue 16:00 and Wed 08:00) are overdue by now.
+    assert later.alerts == {"escalation": 2, "overdue": 2}
+    assert [(x.kind, x.level) for x in all_alerts(rt) if x.case_id == all_alerts(rt)[0].case_id][
+        -1
+    ] == ("escalation", 3)
+
+
+def _three_overdue_cases(world: World) -> list[int]:
+    for seq in ("201", "202", "203"):
+        receive_at(world, diploma_application(seq), T0)
+    with world.rt.uow() as uow:
+        return list(uow.session.scalars(select(Deadline.id).order_by(Deadline.id)))
+
+
+def test_one_bad_clock_never_stops_the_batch(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+    rt = world.rt
+    ids = _three_overdue_cases(world)
+    bad = ids[1]
+    real_plan = sweeper_module._plan
+
+    def flaky(clock: Deadline, *args: object, **kw: object) -> object:
+        if clock.id == bad:
+            raise RuntimeError("corrupt guide for this case")
+        return real_plan(clock, *args, **kw)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sweeper_module, "_plan", flaky)
+    with structlog.testing.capture_logs() as logs:
+        report = sweep(rt, now=T0 + timedelta(days=7))
+    assert (report.recorded, report.errors) == (2, 1)
+    failed = [e for e in logs if e["event"] == "sweep.clock_failed"]
+    assert [e["clock_id"] for e in failed] == [bad]
+    with rt.uow() as uow:
+        clock = uow.session.get_one(Deadline, bad)
+        assert (clock.alert_level, clock.next_alert_at) == (0, clock.warn_at)
+    # Fixed: the next sweep picks it up, once.
+    monkeypatch.setattr(sweeper_module, "_plan", real_plan)
+    assert sweep(rt, now=T0 + timedelta(days=7)).alerts == {"overdue": 1}
+    assert sorted(a.clock_id for a in all_alerts(rt)) == ids
+
+
+def test_the_alerts_unique_constraint_is_the_last_line_of_defence(world: World) -> None:
+    rt = world.rt
+    ids = _three_overdue_cases(world)
+    with rt.uow() as uow:
+        # As if another sweeper recorded this alert without moving the clock's marker.
+        clock = uow.session.get_one(Deadline, ids[0])
+        uow.session.add(
+            Alert(kind="overdue", level=0, clock_id=clock.id, case_id=clock.case_id,
+                  recipients=[], details={}, created_at=T0)
+        )  # fmt: skip
+        uow.commit()
+    with structlog.testing.capture_logs() as logs:
+        report = sweep(rt, now=T0 + timedelta(days=1))
+    assert (report.recorded, report.errors) == (2, 1)
+    assert any(e["event"] == "sweep.batch_failed" for e in logs)
+    assert Counter(a.clock_id for a in all_alerts(rt)) == {ids[0]: 1, ids[1]: 1, ids[2]: 1}
+    with rt.uow() as uow:
+        assert verify_chains(uow.session, rt.key) == []
+        events = uow.session.scalar(
+            select(func.count()).select_from(AuditEvent).where(AuditEvent.actor_id.is_(None))
+        )
+    assert events == 2  # no audit event for the refused duplicate
+
+
+# --- several sweepers on one PostgreSQL ------------------------------------------------------
+
+
+@pytest.mark.postgres
+def test_two_sweeper_processes_record_every_alert_exactly_once(pg_rt: Runtime) -> None:
+    due = 3000
+    seed_clocks(pg_rt, open_clocks=due + 500, due=due)
+    ctx = multiprocessing.get_context("spawn")
+    barrier = ctx.Barrier(2)
+    out = ctx.Queue()
+    args = (
+        pg_rt.settings.database_url,
+        pg_rt.key.secret.hex(),
+        SEEDED_NOW.isoformat(),
+        25,
+        barrier,
+        out,
+    )
+    procs = [ctx.Process(target=run_sweep, args=args) for _ in range(2)]
+    for p in procs:
+        p.start()
+    reports = [out.get(timeout=300) for _ in procs]
+    for p in procs:
+        p.join(timeout=60)
+        assert p.exitcode == 0
+    recorded = [sum(r["alerts"].values()) for r in reports]
+    # Both really swept (the barrier started them together) and split the work.
+    assert all(n > 0 for n in recorded), reports
+    assert sum(recorded) == due
+    assert sum(r["errors"] for r in reports) == 0
+    with pg_rt.uow() as uow:
+        s = uow.session
+        assert s.scalar(select(func.count()).select_from(Alert)) == due
+        assert s.scalar(select(func.count(func.distinct(Alert.clock_id)))) == due
+        assert (
+            s.scalar(
+                select(func.count()).select_from(AuditEvent).where(AuditEvent.actor_id.is_(None))
+            )
+            == due
+        )
+        assert s.scalar(select(func.count(func.distinct(OutboxMessage.alert_id)))) == due
+        assert s.scalar(select(func.count()).where(Deadline.next_alert_at <= SEEDED_NOW)) == 0
+        assert verify_chains(s, pg_rt.key) == []
+
+
+@pytest.mark.postgres
+def test_two_worker_commands_sweep_notify_and_detect_once(pg_rt: Runtime) -> None:
+    due = 600
+    seed_clocks(pg_rt, open_clocks=due + 100, due=due)
+    env = {
+        **os.environ,
+        "TONGBAN_DATABASE_URL": pg_rt.settings.database_url,
+        "TONGBAN_AUDIT_KEY": pg_rt.key.secret.hex(),
+        "TONGBAN_LOG_LEVEL": "WARNING",
+        "TONGBAN_UNATTENDED_DAYS": "1",
+    }
+    exe = Path(sys.executable).parent / "tongban"
+    cmd = [str(exe), "worker", "--once", "--now", SEEDED_NOW.isoformat(), "--batch", "20"]
+    procs = [
+        subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for _ in range(2)
+    ]
+    outputs = [p.communicate(timeout=300) for p in procs]
+    for p, (_, stderr) in zip(procs, outputs, strict=True):
+        assert p.returncode == 0, stderr
+    summaries = [json.loads(stdout.strip().splitlines()[-1]) for stdout, _ in outputs]
+    assert sum(sum(s["sweep"]["alerts"].values()) for s in summaries) == due
+    with pg_rt.uow() as uow:
+        s = uow.session
+        per_clock = s.execute(
+            select(Alert.clock_id, func.count()).where(Alert.clock_id.is_not(None))
+            .group_by(Alert.clock_id)
+        ).all()  # fmt: skip
+        assert len(per_clock) == due and {n for _, n in per_clock} == {1}
+        # Every unit with waiting cases and nobody around for a working day: alerted once.
+        units = s.execute(
+            select(Alert.unit_key, func.count()).where(Alert.kind == "unattended")
+            .group_by(Alert.unit_key)
+        ).all()  # fmt: skip
+        assert units and {n for _, n in units} == {1}
+        # Every outbox message went out once, in one of the two processes.
+        sent = s.execute(select(OutboxMessage.status, OutboxMessage.attempts)).all()
+        assert sent and set(sent) == {("sent", 1)}
