@@ -1,7 +1,7 @@
 """The web application: JSON API under /api, the workbench pages, static files.
 
 `create_app(rt)` wires the runtime, the error handlers, the request middleware and the
-routers. Add a router by adding its module to ROUTERS.
+routers.
 """
 
 from __future__ import annotations
@@ -9,7 +9,6 @@ from __future__ import annotations
 import logging
 from collections.abc import Callable
 from datetime import UTC, datetime
-from importlib import import_module
 
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
@@ -19,10 +18,13 @@ from fastapi.staticfiles import StaticFiles
 from sqlalchemy import text
 from starlette.exceptions import HTTPException
 
-from tongban.services.errors import DomainError
-from tongban.services.runtime import Runtime
+from tongban.services.core.config import Settings
+from tongban.services.core.errors import DomainError
+from tongban.services.core.logs import configure_logging
+from tongban.services.core.runtime import Runtime, open_runtime
 
 from .deps import RuntimeDep
+from .http import actions, cases, catalog, session
 from .middleware import RequestContext
 from .problems import (
     domain_error_handler,
@@ -31,14 +33,15 @@ from .problems import (
     validation_error_handler,
 )
 from .security import Tokens
-from .web import HERE
+from .web import pages
+from .web.render import HERE
 
-# Each module exposes `router`; one line per module.
-ROUTERS: tuple[str, ...] = (
-    "tongban.api.routes_session",
-    "tongban.api.routes_cases",
-    "tongban.api.routes_catalog",
-    "tongban.api.routes_web",
+ROUTERS: tuple[APIRouter, ...] = (
+    session.router,
+    cases.router,
+    actions.router,
+    catalog.router,
+    pages.router,
 )
 
 log = structlog.get_logger("tongban.api")
@@ -59,6 +62,14 @@ def healthz(request: Request, rt: RuntimeDep) -> Response:
 
 def _utcnow() -> datetime:
     return datetime.now(UTC)
+
+
+def from_environment() -> FastAPI:
+    """The app over a runtime made from TONGBAN_* settings: what each worker process of
+    `tongban serve --workers N` runs (`uvicorn --factory tongban.api.app:from_environment`)."""
+    settings = Settings()
+    configure_logging(json=True if settings.env == "production" else None, level=settings.log_level)
+    return create_app(open_runtime(settings))
 
 
 def create_app(rt: Runtime, *, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
@@ -82,7 +93,7 @@ def create_app(rt: Runtime, *, clock: Callable[[], datetime] = _utcnow) -> FastA
     # uvicorn's own access logger would add a second, unbound one.
     logging.getLogger("uvicorn.access").disabled = True
     app.include_router(health)
-    for name in ROUTERS:
-        app.include_router(import_module(name).router)
+    for router in ROUTERS:
+        app.include_router(router)
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

@@ -17,10 +17,10 @@ import structlog
 from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
-from tongban.services.actors import Actor, load_actor
-from tongban.services.errors import Unauthenticated
-from tongban.services.runtime import Runtime
-from tongban.services.uow import UnitOfWork
+from tongban.services.core.errors import Unauthenticated
+from tongban.services.core.runtime import Runtime
+from tongban.services.core.uow import UnitOfWork
+from tongban.services.users.actors import Actor, load_actor
 
 from .security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Claims, Tokens
 
@@ -96,18 +96,13 @@ async def _csrf_given(request: Request) -> str | None:
     return None
 
 
-def _load(rt: Runtime, username: str) -> Actor:
-    with rt.uow() as uow:
-        return load_actor(uow.session, username)
-
-
 async def current_actor(
     request: Request, rt: RuntimeDep, claims: SessionDep, tokens: TokensDep
 ) -> Actor:
     """The signed-in, still active user; a cookie-borne change must carry the CSRF token."""
     if claims.via_cookie and request.method not in SAFE_METHODS:
         tokens.check_csrf(claims, await _csrf_given(request))
-    actor = await run_in_threadpool(_load, rt, claims.username)
+    actor = await run_in_threadpool(load_actor, rt.uow(), claims.username)
     structlog.contextvars.bind_contextvars(user=actor.username)
     request.state.user = actor.username
     return actor

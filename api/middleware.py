@@ -114,9 +114,7 @@ class RequestContext:
         except Exception:
             log.exception("request.failed", method=scope.get("method"), path=path)
             if not response_started:
-                await send_problem(
-                    500, "internal", "系统内部错误，已记录。请稍后重试或联系管理员。"
-                )
+                await send_problem(500, "internal", INTERNAL_DETAIL)
         finally:
             log.info(
                 "request",

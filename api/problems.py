@@ -16,10 +16,11 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
 from starlette.exceptions import HTTPException
 
-from tongban.services.errors import DomainError
+from tongban.services.core.errors import DomainError
+from tongban.workflow.commands import field_labels
 
 from .security import SESSION_COOKIE
-from .web import render_error
+from .web.render import render_error
 
 log = structlog.get_logger("tongban.api")
 
@@ -39,7 +40,7 @@ TITLES: dict[int, str] = {
     403: "无权操作",
     404: "未找到",
     405: "不支持的请求方法",
-    409: "与案件当前状态冲突",
+    409: "与办件当前状态冲突",
     413: "请求内容过大",
     415: "不支持的内容类型",
     422: "输入有误",
@@ -195,8 +196,18 @@ def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str
     return out
 
 
+_FIELD_LABELS = field_labels() | {"version": "办件版本", "body": "请求内容"}
+
+
+def field_title(field: str) -> str:
+    """A field as people read it: its Chinese label, then where it is (reasons.0)."""
+    name = next((p for p in reversed(field.split(".")) if not p.isdigit()), field)
+    label = _FIELD_LABELS.get(name)
+    return f"{label}（{field}）" if label else field
+
+
 def describe(errors: Sequence[Mapping[str, str]]) -> str:
-    return "；".join(f"{e['field']}：{e['message']}" for e in errors) + "。"
+    return "；".join(f"{field_title(e['field'])}：{e['message']}" for e in errors) + "。"
 
 
 async def validation_error_handler(request: Request, exc: Exception) -> Response:

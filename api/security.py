@@ -23,8 +23,8 @@ from typing import Any
 
 from itsdangerous import BadSignature, SignatureExpired, URLSafeTimedSerializer
 
-from tongban.services.audit import AuditKey
-from tongban.services.errors import ScopeDenied, Unauthenticated
+from tongban.services.audit.keys import AuditKey
+from tongban.services.core.errors import ScopeDenied, Unauthenticated
 
 SESSION_COOKIE = "tongban_session"
 SESSION_MAX_AGE = timedelta(hours=8)

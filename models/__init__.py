@@ -7,10 +7,9 @@ from .calendar import CalendarDay, CalendarYear
 from .case import Case, CaseCounter, CaseMaterial
 from .catalog import GuideVersion, Item
 from .deadline import Deadline
-from .org import ROLE_LABELS, Department, Office, Role, User
+from .org import Department, Office, User
 
 __all__ = [
-    "ROLE_LABELS",
     "Alert",
     "AuditEvent",
     "Base",
@@ -25,7 +24,6 @@ __all__ = [
     "Item",
     "Office",
     "OutboxMessage",
-    "Role",
     "Setting",
     "UnitActivity",
     "User",

@@ -1,4 +1,4 @@
-"""Alerts raised on stage clocks and units, the notification outbox, and unit activity."""
+"""Alerts raised on deadlines and units, the notification outbox, and unit activity."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ from .base import Base
 
 class Alert(Base):
     """One alert, recorded once: a warning (预警), an overdue (超期), an escalation (督办升级)
-    of a stage clock, or an unattended inbox (长时间无人办理) of a unit."""
+    of a deadline, or an unattended inbox (长时间无人办理) of a unit."""
 
     __tablename__ = "alerts"
 
@@ -21,7 +21,7 @@ class Alert(Base):
     kind: Mapped[str] = mapped_column(String(16))  # warning | overdue | escalation | unattended
     # warning and overdue: 0; escalation: 1, 2, ... ; unattended: the unit's episode number.
     level: Mapped[int] = mapped_column(default=0)
-    clock_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id"))
+    deadline_id: Mapped[int | None] = mapped_column(ForeignKey("deadlines.id"))
     case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id"), index=True)
     stage: Mapped[str | None] = mapped_column(String(16))
     owner_side: Mapped[str | None] = mapped_column(String(8))
@@ -39,7 +39,7 @@ class Alert(Base):
     __table_args__ = (
         # Last line of defence for exactly-once: a second sweeper that got past the row
         # claim still cannot record the same alert twice.
-        UniqueConstraint("clock_id", "kind", "level"),
+        UniqueConstraint("deadline_id", "kind", "level"),
         UniqueConstraint("unit_key", "kind", "level"),
         Index("ix_alerts_created_at", "created_at"),
     )

@@ -32,5 +32,5 @@ class CalendarYear(Base):
     holidays: Mapped[int] = mapped_column(default=0)
     workdays: Mapped[int] = mapped_column(default=0)
     # The calendar version this import made (settings "calendar.version"): the sweeper
-    # recomputes clocks through years imported since the version it last reconciled.
+    # recomputes deadlines through years imported since the version it last reconciled.
     version: Mapped[int] = mapped_column(default=0)

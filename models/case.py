@@ -8,7 +8,11 @@ from typing import Any
 from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
+from tongban.workflow.delivery import DeliveryMethod
+from tongban.workflow.identity import ApplicantKind
+from tongban.workflow.states import State
+
+from .base import Base, stored_enum
 
 
 class Case(Base):
@@ -19,19 +23,21 @@ class Case(Base):
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     guide_version_id: Mapped[int | None] = mapped_column(ForeignKey("guide_versions.id"))
     mode: Mapped[str] = mapped_column(String(16), default="proxy")
-    state: Mapped[str] = mapped_column(String(32))
-    # Optimistic concurrency: every UPDATE carries `WHERE version = <loaded>`; a stale
-    # writer updates no row and fails instead of overwriting.
+    state: Mapped[State] = mapped_column(stored_enum(State, 32))
+    # Every change moves the version, and every UPDATE carries `WHERE version = <read>`: a
+    # stale writer updates no row and fails instead of overwriting. An action also reads its
+    # case FOR UPDATE (services.cases.store), so two actions on one case take turns; a
+    # person's action carries the version they saw and is refused if it moved.
     version: Mapped[int] = mapped_column(default=1)
 
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))
     department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"))
 
-    applicant_kind: Mapped[str] = mapped_column(String(16))  # person | company
+    applicant_kind: Mapped[ApplicantKind] = mapped_column(stored_enum(ApplicantKind, 16))
     applicant_name: Mapped[str] = mapped_column(String(200))
     applicant_id_number: Mapped[str] = mapped_column(String(18))
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
-    delivery_preference: Mapped[str] = mapped_column(String(16))  # mail | electronic | window
+    delivery_preference: Mapped[DeliveryMethod] = mapped_column(stored_enum(DeliveryMethod, 16))
     delivery_address: Mapped[str] = mapped_column(Text, default="")
 
     originals_required: Mapped[bool] = mapped_column(default=False)

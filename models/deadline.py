@@ -1,26 +1,32 @@
-"""Stage clocks: one row per running (or paused, or closed) stage of a case."""
+"""Deadlines: the time each case spends in each stage, and what is owed of it."""
 
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import ForeignKey, Index, String, text
+from sqlalchemy import ForeignKey, Index, text
 from sqlalchemy.orm import Mapped, mapped_column
 
-from .base import Base
+from tongban.workflow.deadlines import DeadlineStatus
+from tongban.workflow.stages import Stage
+from tongban.workflow.states import Side
+
+from .base import Base, stored_enum
 
 
 class Deadline(Base):
+    """The time one case spends in one stage (办理时限): one row per stage it entered."""
+
     __tablename__ = "deadlines"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
-    stage: Mapped[str] = mapped_column(String(16))
-    owner_side: Mapped[str] = mapped_column(String(8))  # window | home
+    stage: Mapped[Stage] = mapped_column(stored_enum(Stage, 16))
+    owner_side: Mapped[Side] = mapped_column(stored_enum(Side, 8))  # window | home
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
-    status: Mapped[str] = mapped_column(String(8))  # running | paused | closed
+    status: Mapped[DeadlineStatus] = mapped_column(stored_enum(DeadlineStatus, 8))
     limit_seconds: Mapped[int]  # working seconds allowed (working days x 86,400)
     used_seconds: Mapped[int] = mapped_column(default=0)  # banked at each pause
     started_at: Mapped[datetime]
@@ -30,15 +36,15 @@ class Deadline(Base):
     uncertain: Mapped[bool] = mapped_column(default=False)  # computed past the known calendar
     closed_at: Mapped[datetime | None]
     # Alerts sent so far: 0 none, 1 warning (预警), 2 overdue (超期), 2 + k after the k-th
-    # escalation. Kept across pause and resume, so a resumed clock never warns twice.
+    # escalation. Kept across pause and resume, so a resumed deadline never warns twice.
     alert_level: Mapped[int] = mapped_column(default=0)
-    # When the sweeper must next look at this clock; NULL unless running. The sweeper reads
+    # When the sweeper must next look at this deadline; NULL unless running. The sweeper reads
     # only rows with next_alert_at <= now, through a partial index, so its cost follows the
-    # clocks coming due and not the open ones.
+    # deadlines coming due and not the open ones.
     next_alert_at: Mapped[datetime | None]
 
     __table_args__ = (
-        # Running clocks by due instant (overdue lists, calendar re-imports); a partial index
+        # Running deadlines by due instant (overdue lists, calendar re-imports); a partial index
         # keeps closed history out of the way.
         Index(
             "ix_deadlines_running_due",
@@ -54,7 +60,7 @@ class Deadline(Base):
             postgresql_where=text("next_alert_at IS NOT NULL"),
             sqlite_where=text("next_alert_at IS NOT NULL"),
         ),
-        # Unattended-inbox detection: the oldest waiting clock of one unit, one index probe.
+        # Unattended-inbox detection: the oldest waiting deadline of one unit, one index probe.
         Index(
             "ix_deadlines_office_waiting",
             "office_id",

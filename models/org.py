@@ -3,27 +3,13 @@
 from __future__ import annotations
 
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy import ForeignKey, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from .base import Base
+from tongban.workflow.roles import Role
 
-
-class Role(StrEnum):
-    CLERK = "clerk"  # 窗口人员
-    REVIEWER = "reviewer"  # 属地审批人员
-    SUPERVISOR = "supervisor"  # 督查人员
-    ADMIN = "admin"
-
-
-ROLE_LABELS = {
-    Role.CLERK: "窗口人员",
-    Role.REVIEWER: "属地审批人员",
-    Role.SUPERVISOR: "督查人员",
-    Role.ADMIN: "系统管理员",
-}
+from .base import Base, stored_enum
 
 
 class Office(Base):
@@ -54,7 +40,7 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     username: Mapped[str] = mapped_column(String(64), unique=True)
     display_name: Mapped[str] = mapped_column(String(100))
-    role: Mapped[Role] = mapped_column(String(16))
+    role: Mapped[Role] = mapped_column(stored_enum(Role, 16))
     office_id: Mapped[int | None] = mapped_column(ForeignKey("offices.id"))
     department_id: Mapped[int | None] = mapped_column(ForeignKey("departments.id"))
     region_code: Mapped[str | None] = mapped_column(String(6))  # supervisors

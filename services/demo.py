@@ -2,20 +2,39 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from datetime import datetime, timedelta
 
 from sqlalchemy import select
 
 from tongban.models import Case, Department, Office, User
-from tongban.workflow.identity import id_check_char, uscc_check_char
+from tongban.workflow.commands import (
+    Accept,
+    Application,
+    Approve,
+    CaseCommand,
+    Complete,
+    Deliver,
+    Forward,
+    MailOriginals,
+    MaterialIn,
+    NotAccept,
+    PassFormalReview,
+    ReceiveOriginals,
+    RequestSupplement,
+    ReturnToWindow,
+    VerifyIdentity,
+    Withdraw,
+)
+from tongban.workflow.delivery import DeliveryMethod
+from tongban.workflow.identity import ApplicantKind, id_check_char
 
-from . import cases as c
-from .actors import Actor, load_actor
-from .catalog import load_catalog
-from .guides import load_guides
-from .runtime import Runtime
-from .users import create_user
+from .cases.act import act
+from .cases.receive import receive
+from .catalog.items import load_catalog
+from .core.uow import UnitOfWork
+from .guides.store import load_guides
+from .users.accounts import create_user
+from .users.actors import load_actor
 
 DEMO_PASSWORD = "tongban-demo"
 
@@ -49,12 +68,9 @@ def person_id(region: str, birth: str, seq: str) -> str:
     return body + id_check_char(body)
 
 
-def company_code(body17: str) -> str:
-    return body17 + uscc_check_char(body17)
-
-
-def load_org(rt: Runtime) -> None:
-    with rt.uow() as uow:
+def load_org(uow: UnitOfWork) -> None:
+    """The demo offices, departments and users that are not there yet."""
+    with uow:
         session = uow.session
         known = set(session.scalars(select(Office.code)))
         for code, name, region in OFFICES:
@@ -65,12 +81,12 @@ def load_org(rt: Runtime) -> None:
             if code not in known:
                 session.add(Department(code=code, name=name, region_code=region))
         uow.commit()
-    with rt.uow() as uow:
+    with uow:
         existing = set(uow.session.scalars(select(User.username)))
     for username, display, role, unit in USERS:
         if username not in existing:
             create_user(
-                rt.uow(),
+                uow,
                 username=username,
                 display_name=display,
                 role=role,
@@ -79,152 +95,101 @@ def load_org(rt: Runtime) -> None:
             )
 
 
-Step = Callable[[Runtime, dict[str, Actor], str, datetime], object]
+# A demo step: who acts, and the command without its case number (filled in per case).
+Step = tuple[str, type[CaseCommand], dict[str, object]]
 
 
-def _path(*steps: Step) -> list[Step]:
-    return list(steps)
+def _front(clerk: str, document: str) -> list[Step]:
+    return [
+        (clerk, PassFormalReview, {}),
+        (clerk, VerifyIdentity, {"document_number": document}),
+        (clerk, Forward, {}),
+    ]
 
 
-def _do(fn: Callable[..., object], who: str, **kw: object) -> Step:
-    def run(rt: Runtime, actors: dict[str, Actor], case_no: str, now: datetime) -> object:
-        return fn(rt.uow(), rt.key, actor=actors[who], case_no=case_no, now=now, **kw)
-
-    return run
-
-
-def _cases() -> list[tuple[str, c.Application, list[Step]]]:
-    diploma = c.Application(
+def _cases() -> list[tuple[str, Application, list[Step]]]:
+    diploma = Application(
         item_code="1-01",
         department_code="GZ330106",
-        applicant_kind="person",
+        applicant_kind=ApplicantKind.PERSON,
         applicant_name="张伟",
         applicant_id_number=person_id("341702", "19900315", "123"),
-        delivery_preference="mail",
+        delivery_preference=DeliveryMethod.MAIL,
         delivery_address="安徽省池州市贵池区长江中路1号",
         contact_phone="13800000001",
-        materials=(
-            c.MaterialIn("id_card"),
-            c.MaterialIn("diploma"),
-            c.MaterialIn("application_form"),
-        ),
+        materials=(MaterialIn("id_card"), MaterialIn("diploma"), MaterialIn("application_form")),
     )
-    card = c.Application(
+    card = Application(
         item_code="2-21",
         department_code="RS320102",
-        applicant_kind="person",
+        applicant_kind=ApplicantKind.PERSON,
         applicant_name="刘洋",
         applicant_id_number=person_id("320102", "19880720", "456"),
-        delivery_preference="window",
+        delivery_preference=DeliveryMethod.WINDOW,
         contact_phone="13800000002",
-        materials=(
-            c.MaterialIn("id_card"),
-            c.MaterialIn("photo"),
-            c.MaterialIn("application_form"),
-        ),
+        materials=(MaterialIn("id_card"), MaterialIn("photo"), MaterialIn("application_form")),
     )
-    medical = c.Application(
+    medical = Application(
         item_code="2-61",
         department_code="YB310115",
-        applicant_kind="person",
+        applicant_kind=ApplicantKind.PERSON,
         applicant_name="黄敏",
         applicant_id_number=person_id("310115", "19620101", "789"),
-        delivery_preference="electronic",
+        delivery_preference=DeliveryMethod.ELECTRONIC,
         contact_phone="13800000003",
-        materials=(c.MaterialIn("identity_document"), c.MaterialIn("filing_form")),
+        materials=(MaterialIn("identity_document"), MaterialIn("filing_form")),
     )
     w, r = "clerk.cz", "reviewer.gz"
-    front = [
-        _do(c.pass_formal_review, w),
-        _do(c.verify_identity, w, document_number=diploma.applicant_id_number),
-        _do(c.forward, w),
-    ]
+    front = _front(w, diploma.applicant_id_number)
+    mail = {"carrier": "中国邮政EMS"}
     return [
-        ("clerk.cz", diploma, []),
-        (
-            "clerk.cz",
-            diploma,
-            [_do(c.request_supplement, w, notice_items=["学历证书原件（毕业证书）"])],
-        ),
-        ("clerk.cz", diploma, front[:2]),
-        ("clerk.cz", diploma, front),
-        ("clerk.cz", diploma, [*front, _do(c.accept, r)]),
-        (
-            "clerk.cz",
-            diploma,
-            [
-                *front,
-                _do(c.accept, r),
-                _do(c.mail_originals, w, carrier="中国邮政EMS", tracking_no="1100000000001"),
-            ],
-        ),
-        (
-            "clerk.cz",
-            diploma,
-            [
-                *front,
-                _do(c.accept, r),
-                _do(c.mail_originals, w, carrier="中国邮政EMS", tracking_no="1100000000002"),
-                _do(c.receive_originals, r),
-                _do(c.approve, r),
-                _do(
-                    c.deliver, r, method="mail", carrier="中国邮政EMS", tracking_no="1100000000003"
-                ),
-                _do(c.complete, r),
-            ],
-        ),
-        (
-            "clerk.cz",
-            diploma,
-            [*front, _do(c.return_to_window, r, reasons=["学历证书复印件不清晰，请重新扫描"])],
-        ),
-        ("clerk.cz", diploma, [_do(c.not_accept, w, reasons=["申请事项不属于公证机构执业范围"])]),
-        (
-            "clerk.gc",
-            card,
-            [
-                _do(c.pass_formal_review, "clerk.gc"),
-                _do(c.verify_identity, "clerk.gc", document_number=card.applicant_id_number),
-                _do(c.forward, "clerk.gc"),
-                _do(c.accept, "reviewer.rs"),
-                _do(c.approve, "reviewer.rs"),
-            ],
-        ),
-        ("clerk.gc", card, [_do(c.withdraw, "clerk.gc", reasons=["申请人已回户籍地办理"])]),
-        (
-            "clerk.hz",
-            medical,
-            [
-                _do(c.pass_formal_review, "clerk.hz"),
-                _do(c.verify_identity, "clerk.hz", document_number=medical.applicant_id_number),
-                _do(c.forward, "clerk.hz"),
-                _do(c.accept, "reviewer.yb"),
-                _do(c.approve, "reviewer.yb"),
-                _do(c.deliver, "reviewer.yb", method="electronic"),
-            ],
-        ),
-    ]
+        (w, diploma, []),
+        (w, diploma, [(w, RequestSupplement, {"notice_items": ("学历证书原件（毕业证书）",)})]),
+        (w, diploma, front[:2]),
+        (w, diploma, front),
+        (w, diploma, [*front, (r, Accept, {})]),
+        (w, diploma, [*front, (r, Accept, {}),
+                      (w, MailOriginals, {**mail, "tracking_no": "1100000000001"})]),
+        (w, diploma, [*front, (r, Accept, {}),
+                      (w, MailOriginals, {**mail, "tracking_no": "1100000000002"}),
+                      (r, ReceiveOriginals, {}), (r, Approve, {}),
+                      (r, Deliver, {"method": DeliveryMethod.MAIL, **mail,
+                                    "tracking_no": "1100000000003"}),
+                      (r, Complete, {})]),
+        (w, diploma, [*front,
+                      (r, ReturnToWindow, {"reasons": ("学历证书复印件不清晰，请重新扫描",)})]),
+        (w, diploma, [(w, NotAccept, {"reasons": ("申请事项不属于公证机构执业范围",)})]),
+        ("clerk.gc", card, [*_front("clerk.gc", card.applicant_id_number),
+                            ("reviewer.rs", Accept, {}), ("reviewer.rs", Approve, {})]),
+        ("clerk.gc", card, [("clerk.gc", Withdraw, {"reasons": ("申请人已回户籍地办理",)})]),
+        ("clerk.hz", medical, [*_front("clerk.hz", medical.applicant_id_number),
+                               ("reviewer.yb", Accept, {}), ("reviewer.yb", Approve, {}),
+                               ("reviewer.yb", Deliver, {"method": DeliveryMethod.ELECTRONIC})]),
+    ]  # fmt: skip
 
 
-def load_demo(rt: Runtime, *, now: datetime) -> list[str]:
+def load_demo(uow: UnitOfWork, *, now: datetime) -> list[str]:
     """Load the catalog, guides, organisation and a dozen demo cases; return the case numbers."""
-    load_catalog(rt.uow())
-    load_guides(rt.uow(), now=now)
-    load_org(rt)
-    with rt.uow() as uow:
-        actors = {name: load_actor(uow.session, name) for name, *_ in USERS}
+    load_catalog(uow)
+    load_guides(uow, now=now)
+    load_org(uow)
+    with uow:
         existing = list(uow.session.scalars(select(Case.case_no).order_by(Case.id)))
     if existing:
         # Restarting `serve --demo` on the same database keeps the cases it already has.
         return existing
+    actors = {name: load_actor(uow, name) for name, *_ in USERS}
     made = []
     for index, (clerk, application, steps) in enumerate(_cases()):
-        # Spread the demo over the last few working days so clocks show varied urgency.
+        # Spread the demo over the last few working days so deadlines show varied urgency.
         at = now - timedelta(days=6 - index % 6, hours=index)
-        view = c.register_case(
-            rt.uow(), rt.key, actor=actors[clerk], application=application, now=at
-        )
-        for offset, step in enumerate(steps, start=1):
-            step(rt, actors, view.case_no, at + timedelta(hours=2 * offset))
-        made.append(view.case_no)
+        case_no = receive(uow, application, actor=actors[clerk], now=at).case_no
+        for offset, (who, command, fields) in enumerate(steps, start=1):
+            act(
+                uow,
+                command(case_no=case_no, **fields),  # type: ignore[arg-type]
+                actor=actors[who],
+                now=at + timedelta(hours=2 * offset),
+            )
+        made.append(case_no)
     return made

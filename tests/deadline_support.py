@@ -7,10 +7,11 @@ from datetime import datetime
 from sqlalchemy import select
 
 from tongban.models import Alert, AuditEvent, Case, Deadline
-from tongban.services import cases as c
-from tongban.services.calendars import calendar_for
-from tongban.services.runtime import Runtime
+from tongban.services.calendar.store import calendar_for
+from tongban.services.cases.views import CaseView
+from tongban.services.core.runtime import Runtime
 from tongban.workflow.calendar import SHANGHAI, WorkCalendar
+from tongban.workflow.commands import Application, CaseCommand
 
 from .world import World
 
@@ -19,17 +20,17 @@ def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0) -> datet
     return datetime(year, month, day, hour, minute, tzinfo=SHANGHAI)
 
 
-def receive_at(w: World, app: c.Application, at: datetime, clerk: str = "clerk.cz") -> str:
-    return c.register_case(
-        w.uow(), w.rt.key, actor=w.actors[clerk], application=app, now=at
-    ).case_no
+def receive_at(w: World, app: Application, at: datetime, clerk: str = "clerk.cz") -> str:
+    return w.receive(app, clerk, at=at)
 
 
-def do(w: World, fn: object, who: str, case_no: str, at: datetime, **kw: object) -> c.CaseView:
-    return fn(w.uow(), w.rt.key, actor=w.actors[who], case_no=case_no, now=at, **kw)  # type: ignore[operator]
+def do(
+    w: World, command: type[CaseCommand], who: str, case_no: str, at: datetime, **kw: object
+) -> CaseView:
+    return w.act(command, who, case_no, at=at, **kw)
 
 
-def clocks_of(rt: Runtime, case_no: str) -> list[Deadline]:
+def deadlines_of(rt: Runtime, case_no: str) -> list[Deadline]:
     with rt.uow() as uow:
         case_id = uow.session.scalars(select(Case.id).where(Case.case_no == case_no)).one()
         rows = list(
@@ -41,9 +42,9 @@ def clocks_of(rt: Runtime, case_no: str) -> list[Deadline]:
         return rows
 
 
-def running_clock(rt: Runtime, case_no: str) -> Deadline:
-    (clock,) = [d for d in clocks_of(rt, case_no) if d.status != "closed"]
-    return clock
+def open_deadline(rt: Runtime, case_no: str) -> Deadline:
+    (deadline,) = [d for d in deadlines_of(rt, case_no) if d.status != "closed"]
+    return deadline
 
 
 def all_alerts(rt: Runtime) -> list[Alert]:
@@ -65,4 +66,4 @@ def system_events(rt: Runtime, case_no: str | None = None) -> list[AuditEvent]:
 
 def calendar_of(rt: Runtime) -> WorkCalendar:
     with rt.uow() as uow:
-        return calendar_for(uow.session)
+        return calendar_for(uow)

@@ -13,14 +13,20 @@ from typing import Any
 from sqlalchemy import create_engine, inspect, select, text
 
 from tongban.models import AuditEvent, Case, CaseMaterial, Deadline
-from tongban.services import cases as c
-from tongban.services.actors import Actor, load_actor
-from tongban.services.catalog import load_catalog
-from tongban.services.config import Settings
+from tongban.services.cases.act import act
+from tongban.services.cases.receive import receive
+from tongban.services.cases.views import CaseView
+from tongban.services.catalog.items import load_catalog
+from tongban.services.core.config import Settings
+from tongban.services.core.runtime import Runtime, open_runtime
+from tongban.services.core.uow import UnitOfWork
 from tongban.services.demo import DEMO_PASSWORD, USERS, load_org, person_id
-from tongban.services.guides import load_guides
-from tongban.services.runtime import Runtime, open_runtime
-from tongban.services.users import create_user
+from tongban.services.guides.store import load_guides
+from tongban.services.users.accounts import create_user
+from tongban.services.users.actors import Actor, load_actor
+from tongban.workflow.commands import Application, CaseCommand, MaterialIn
+from tongban.workflow.delivery import DeliveryMethod
+from tongban.workflow.identity import ApplicantKind
 
 from .conftest import PG_URL, T0, pg_schema_url
 
@@ -38,48 +44,74 @@ class World:
         self.clock += timedelta(hours=hours)
         return self.clock
 
-    def uow(self) -> c.UnitOfWork:
+    def uow(self) -> UnitOfWork:
         return self.rt.uow()
+
+    def receive(
+        self, application: Application, clerk: str = "clerk.cz", at: datetime | None = None
+    ) -> str:
+        """Receive `application` at `clerk`'s window (an hour on, unless `at` is given)."""
+        when = at or self.tick()
+        return receive(self.uow(), application, actor=self.actors[clerk], now=when).case_no
+
+    def act(
+        self,
+        command: type[CaseCommand],
+        who: str,
+        case_no: str,
+        at: datetime | None = None,
+        **fields: Any,
+    ) -> CaseView:
+        """`who` takes the action of `command` on `case_no` (an hour on, unless `at` is given)."""
+        when = at or self.tick()
+        return act(self.uow(), make(command, case_no, **fields), actor=self.actors[who], now=when)
+
+
+def make(command: type[CaseCommand], case_no: str, **fields: Any) -> CaseCommand:
+    """A command as the API would make it: lists become tuples, a method its enum."""
+    given = {k: tuple(v) if isinstance(v, list) else v for k, v in fields.items()}
+    if "method" in given:
+        given["method"] = DeliveryMethod(given["method"])
+    return command(case_no=case_no, **given)
 
 
 def build_world(rt: Runtime) -> World:
     load_catalog(rt.uow())
     load_guides(rt.uow(), now=T0)
-    load_org(rt)
-    with rt.uow() as uow:
-        actors = {name: load_actor(uow.session, name) for name, *_ in USERS}
+    load_org(rt.uow())
+    actors = {name: load_actor(rt.uow(), name) for name, *_ in USERS}
     return World(rt, actors)
 
 
-def diploma_application(seq: str = "123") -> c.Application:
-    return c.Application(
+def diploma_application(seq: str = "123") -> Application:
+    return Application(
         item_code=ORIGINALS_ITEM,
         department_code="GZ330106",
-        applicant_kind="person",
+        applicant_kind=ApplicantKind.PERSON,
         applicant_name="张伟",
         applicant_id_number=person_id("341702", "19900315", seq),
-        delivery_preference="mail",
+        delivery_preference=DeliveryMethod.MAIL,
         delivery_address="安徽省池州市贵池区长江中路1号",
         materials=(
-            c.MaterialIn("id_card"),
-            c.MaterialIn("diploma"),
-            c.MaterialIn("application_form"),
+            MaterialIn("id_card"),
+            MaterialIn("diploma"),
+            MaterialIn("application_form"),
         ),
     )
 
 
-def card_application(seq: str = "456") -> c.Application:
-    return c.Application(
+def card_application(seq: str = "456") -> Application:
+    return Application(
         item_code=NO_ORIGINALS_ITEM,
         department_code="RS320102",
-        applicant_kind="person",
+        applicant_kind=ApplicantKind.PERSON,
         applicant_name="刘洋",
         applicant_id_number=person_id("320102", "19880720", seq),
-        delivery_preference="window",
+        delivery_preference=DeliveryMethod.WINDOW,
         materials=(
-            c.MaterialIn("id_card"),
-            c.MaterialIn("photo"),
-            c.MaterialIn("application_form"),
+            MaterialIn("id_card"),
+            MaterialIn("photo"),
+            MaterialIn("application_form"),
         ),
     )
 

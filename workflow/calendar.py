@@ -5,7 +5,7 @@ Pure: no database, no HTTP, no wall clock. Every instant is passed in by the cal
 Model ("working seconds"): a limit of N working days is N x 86,400 seconds of *working
 time*, and working time is every second whose local (Asia/Shanghai) date is a working day.
 Received Monday 10:00 with 1 working day is due Tuesday 10:00; received on a Saturday, the
-clock starts at Monday 00:00. Because the unit is the second, a paused clock resumes exactly
+deadline starts at Monday 00:00. Because the unit is the second, a paused deadline resumes exactly
 by carrying its remaining working seconds over.
 
 Whether a date is a working day comes from, in order:
@@ -110,9 +110,6 @@ class WorkCalendar:
 
     data: CalendarData = field(default_factory=CalendarData)
 
-    def is_working_day(self, d: date) -> bool:
-        return self._status(_require_date(d))[0]
-
     def is_known(self, d: date) -> bool:
         return self._status(_require_date(d))[1]
 
@@ -159,12 +156,6 @@ def add_working_seconds(cal: WorkCalendar, start: datetime, seconds: int) -> Rec
         offset = 0
 
 
-def add_working_days(cal: WorkCalendar, start: datetime, days: int) -> Reckoning:
-    """The instant at which ``days`` x 86,400 seconds of working time have elapsed."""
-    _require_amount(days, "days")
-    return add_working_seconds(cal, start, days * SECONDS_PER_DAY)
-
-
 def working_seconds_between(cal: WorkCalendar, start: datetime, end: datetime) -> Span:
     """Working seconds in [start, end); zero when ``end`` is not after ``start``."""
     lo = _to_local(start, "start")
@@ -189,23 +180,37 @@ def working_seconds_between(cal: WorkCalendar, start: datetime, end: datetime) -
     return Span(total, probe.uncertain)
 
 
-def working_days_between(cal: WorkCalendar, start: datetime, end: datetime) -> float:
-    """Working time in [start, end) as days, for display; use the seconds version to decide."""
-    return working_seconds_between(cal, start, end).seconds / SECONDS_PER_DAY
+def share_of(fraction: float | Fraction) -> Fraction:
+    """A share of a period as an exact fraction: a float such as 2/3 is snapped to the
+    nearby small fraction a person means, so instants land on the second they compute."""
+    if isinstance(fraction, Fraction):
+        share = fraction
+    elif isinstance(fraction, float | int) and math.isfinite(fraction):
+        share = Fraction(fraction).limit_denominator(_FRACTION_MAX_DENOMINATOR)
+    else:
+        raise ValueError(f"fraction must be a finite number >= 0, got {fraction!r}")
+    if share < 0:
+        raise ValueError(f"fraction must be a finite number >= 0, got {fraction!r}")
+    return share
 
 
 def warning_instant(
-    cal: WorkCalendar, start: datetime, limit_seconds: int, fraction: float = 2 / 3
+    cal: WorkCalendar,
+    start: datetime,
+    limit_seconds: int,
+    fraction: float | Fraction = 2 / 3,
+    *,
+    used_seconds: int = 0,
 ) -> Reckoning:
-    """The first whole second at which ``fraction`` of ``limit_seconds`` has been used.
+    """The first whole second at which ``fraction`` of ``limit_seconds`` has been used, for
+    a period running from ``start`` with ``used_seconds`` of it already used.
 
     Rounds up, so the warning never fires before the fraction is actually reached.
     """
     _require_amount(limit_seconds, "limit_seconds")
-    if not (math.isfinite(fraction) and fraction >= 0):
-        raise ValueError(f"fraction must be a finite number >= 0, got {fraction!r}")
-    share = Fraction(fraction).limit_denominator(_FRACTION_MAX_DENOMINATOR)
-    return add_working_seconds(cal, start, math.ceil(share * limit_seconds))
+    _require_amount(used_seconds, "used_seconds")
+    threshold = math.ceil(share_of(fraction) * limit_seconds)
+    return add_working_seconds(cal, start, max(threshold - used_seconds, 0))
 
 
 def due_date(instant: datetime) -> date:
@@ -295,3 +300,8 @@ def _split(local: datetime) -> tuple[date, int]:
 def _at(d: date, second_of_day: int) -> datetime:
     # second_of_day may be exactly 86,400: the result is then the next date's midnight.
     return datetime.combine(d, time(), tzinfo=SHANGHAI) + timedelta(seconds=second_of_day)
+
+
+def local_minute(at: datetime | None, missing: str = "—") -> str:
+    """An instant as people in China read it: Shanghai time to the minute."""
+    return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if at else missing

@@ -1,75 +1,79 @@
-"""Guards: the rules that refuse an action, each with a stable code and an actionable reason."""
+"""Guards: the rules that refuse an action, each with a stable code and an actionable reason.
+
+A guard is `(facts, attempt) -> Refusal | None`. The action table lists two kinds:
+
+- conditions (`when`) look only at the case, so `options()` can tell a person which actions
+  are open before they type anything (no originals to mail, originals not yet here);
+- checks look at what the person handed in (a reason, a tracking number, a document).
+
+Both become `conditions` of the one transitions machine, so each refuses exactly once.
+"""
 
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 
-from .states import ACTION_LABELS, Action, DeliveryMethod, Side
+from .commands import (
+    CaseCommand,
+    Deliver,
+    MailOriginals,
+    MaterialIn,
+    RequestSupplement,
+    Supplement,
+    VerifyIdentity,
+    WithOptionalReasons,
+    WithReasons,
+)
+from .delivery import DELIVERY_SIDE, DeliveryMethod
+from .guide import GuideConfig, Material, MaterialsInvalid, check_materials, missing_materials
+from .identity import ApplicantKind, InvalidIdentityNumber, validate_applicant_id
+from .states import Side, State
 
 
 @dataclass(frozen=True)
 class CaseFacts:
     """What the guards may know about a case; the machine moves `state`."""
 
-    state: str
+    state: State
     originals_required: bool = False
     originals_arrived: bool = False
-
-
-@dataclass(frozen=True)
-class ActionInput:
-    """What the person supplied with the action."""
-
-    side: Side
-    reasons: tuple[str, ...] = ()
-    missing_materials: tuple[str, ...] = ()  # computed against the guide before the action
-    notice_items: tuple[str, ...] = ()  # the one-time notice (一次性告知) of a supplement request
-    carrier: str | None = None
-    tracking_no: str | None = None
-    delivery_method: DeliveryMethod | None = None
-    extra: dict[str, str] = field(default_factory=dict)
+    applicant_kind: ApplicantKind = ApplicantKind.PERSON
+    applicant_id_number: str = ""
+    handed_in: tuple[Material, ...] = ()
+    guide: GuideConfig | None = None
 
 
 @dataclass(frozen=True)
 class Refusal:
     code: str
     message: str
+    # Set when what the person typed is wrong (an input error, HTTP 422, naming the field);
+    # unset when the case itself does not allow it now (a conflict, HTTP 409).
+    field: str | None = None
 
 
-Guard = Callable[[CaseFacts, ActionInput, Action], Refusal | None]
+@dataclass(frozen=True)
+class Attempt:
+    """Somebody trying an action: which, for which side, with what input (none yet while
+    `options()` asks what is open)."""
+
+    label: str
+    side: Side
+    command: CaseCommand | None = None
+
+
+Guard = Callable[[CaseFacts, Attempt], Refusal | None]
 
 
 def _has_text(values: tuple[str, ...]) -> bool:
     return any(v.strip() for v in values)
 
 
-def reasons_given(facts: CaseFacts, inp: ActionInput, action: Action) -> Refusal | None:
-    if _has_text(inp.reasons):
-        return None
-    return Refusal("transition.reason_required", f"「{ACTION_LABELS[action]}」须写明理由。")
+# --- conditions on the case ----------------------------------------------------------------
 
 
-def materials_complete(facts: CaseFacts, inp: ActionInput, action: Action) -> Refusal | None:
-    if not inp.missing_materials:
-        return None
-    missing = "、".join(inp.missing_materials)
-    return Refusal(
-        "formal_review.materials_missing",
-        f"材料不齐全，缺少：{missing}。请一次性告知申请人补正，或补录已收材料。",
-    )
-
-
-def notice_lists_items(facts: CaseFacts, inp: ActionInput, action: Action) -> Refusal | None:
-    if _has_text(inp.notice_items):
-        return None
-    return Refusal(
-        "supplement.notice_empty",
-        "一次性告知书须列明需补正的全部材料，请至少填写一项。",
-    )
-
-
-def originals_needed(facts: CaseFacts, inp: ActionInput, action: Action) -> Refusal | None:
+def originals_needed(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
     if facts.originals_required:
         return None
     return Refusal(
@@ -78,13 +82,7 @@ def originals_needed(facts: CaseFacts, inp: ActionInput, action: Action) -> Refu
     )
 
 
-def tracking_given(facts: CaseFacts, inp: ActionInput, action: Action) -> Refusal | None:
-    if (inp.carrier or "").strip() and (inp.tracking_no or "").strip():
-        return None
-    return Refusal("mail.tracking_required", "寄递须填写寄递企业和运单号。")
-
-
-def originals_in_hand(facts: CaseFacts, inp: ActionInput, action: Action) -> Refusal | None:
+def originals_in_hand(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
     if not facts.originals_required or facts.originals_arrived:
         return None
     return Refusal(
@@ -93,38 +91,102 @@ def originals_in_hand(facts: CaseFacts, inp: ActionInput, action: Action) -> Ref
     )
 
 
-def delivery_fits_side(facts: CaseFacts, inp: ActionInput, action: Action) -> Refusal | None:
-    method = inp.delivery_method
-    if method is None:
-        return Refusal(
-            "delivery.method_required",
-            "请选择送达方式：寄递纸质结果、网络送达或收件窗口领取。",
-        )
-    if method is DeliveryMethod.WINDOW and inp.side is not Side.WINDOW:
-        return Refusal("delivery.wrong_side", "窗口领取的结果由收件窗口交付申请人。")
-    if method is not DeliveryMethod.WINDOW and inp.side is not Side.HOME:
-        return Refusal("delivery.wrong_side", "寄递和网络送达由办理地部门操作。")
-    if method is DeliveryMethod.MAIL:
-        return tracking_given(facts, inp, action)
+# --- checks on what the person handed in ---------------------------------------------------
+
+
+def reasons_given(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    cmd = attempt.command
+    assert isinstance(cmd, WithReasons | WithOptionalReasons)
+    if _has_text(cmd.reasons):
+        return None
+    return Refusal("transition.reason_required", f"「{attempt.label}」须写明理由。")
+
+
+def materials_complete(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    if facts.guide is None:
+        return None  # a case from before guides were versioned: nothing to check against
+    missing = missing_materials(facts.guide, (m.code for m in facts.handed_in))
+    if not missing:
+        return None
+    return Refusal(
+        "formal_review.materials_missing",
+        f"材料不齐全，缺少：{'、'.join(missing)}。请一次性告知申请人补正，或补录已收材料。",
+    )
+
+
+def notice_lists_items(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    cmd = attempt.command
+    assert isinstance(cmd, RequestSupplement)
+    if _has_text(cmd.notice_items):
+        return None
+    return Refusal(
+        "supplement.notice_empty",
+        "一次性告知书须列明需补正的全部材料，请至少填写一项。",
+    )
+
+
+def supplement_materials_known(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    cmd = attempt.command
+    assert isinstance(cmd, Supplement)
+    if facts.guide is None:
+        return None
+    try:
+        check_materials(facts.guide, fresh_materials(facts, cmd))
+    except MaterialsInvalid as err:
+        return Refusal(err.code, str(err), field=err.field)
     return None
 
 
-GUARDS: dict[Action, tuple[Guard, ...]] = {
-    Action.PASS_FORMAL_REVIEW: (materials_complete,),
-    Action.REQUEST_SUPPLEMENT: (notice_lists_items,),
-    Action.NOT_ACCEPT: (reasons_given,),
-    Action.FAIL_IDENTITY: (reasons_given,),
-    Action.RETURN: (reasons_given,),
-    Action.MAIL_ORIGINALS: (originals_needed, tracking_given),
-    Action.APPROVE: (originals_in_hand,),
-    Action.REFUSE: (originals_in_hand, reasons_given),
-    Action.DELIVER: (delivery_fits_side,),
-}
+def fresh_materials(facts: CaseFacts, cmd: Supplement) -> tuple[MaterialIn, ...]:
+    """What a supplement adds: the materials not handed in before."""
+    have = {m.code for m in facts.handed_in}
+    return tuple(m for m in cmd.materials if m.code not in have)
 
 
-def first_refusal(facts: CaseFacts, inp: ActionInput, action: Action) -> Refusal | None:
-    for guard in GUARDS.get(action, ()):
-        refusal = guard(facts, inp, action)
-        if refusal is not None:
-            return refusal
+def document_matches(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    """The document shown in person is well formed and is the one registered at receipt."""
+    cmd = attempt.command
+    assert isinstance(cmd, VerifyIdentity)
+    try:
+        seen = validate_applicant_id(facts.applicant_kind, cmd.document_number, "document_number")
+    except InvalidIdentityNumber as err:
+        return Refusal(err.code, str(err), field="document_number")
+    if seen == facts.applicant_id_number:
+        return None
+    return Refusal(
+        "identity.mismatch",
+        "document_number：所持证件号码与收件登记的号码不一致。"
+        "请核对；确属不符的，请作「身份核验不通过」处理。",
+        field="document_number",
+    )
+
+
+def _tracking(carrier: str, tracking_no: str) -> Refusal | None:
+    if carrier.strip() and tracking_no.strip():
+        return None
+    return Refusal("mail.tracking_required", "寄递须填写寄递企业和运单号。")
+
+
+def tracking_given(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    cmd = attempt.command
+    assert isinstance(cmd, MailOriginals)
+    return _tracking(cmd.carrier, cmd.tracking_no)
+
+
+def delivery_fits_side(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    cmd = attempt.command
+    assert isinstance(cmd, Deliver)
+    owner = DELIVERY_SIDE.get(cmd.method)
+    if owner is None:
+        return Refusal(
+            "delivery.method_required",
+            "请选择送达方式：寄递纸质结果、网络送达或收件窗口领取。",
+            field="method",
+        )
+    if owner is not attempt.side:
+        if cmd.method == DeliveryMethod.WINDOW:
+            return Refusal("delivery.wrong_side", "窗口领取的结果由收件窗口交付申请人。")
+        return Refusal("delivery.wrong_side", "寄递和网络送达由办理地部门操作。")
+    if cmd.method == DeliveryMethod.MAIL:
+        return _tracking(cmd.carrier, cmd.tracking_no)
     return None

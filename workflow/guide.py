@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
+from .commands import MaterialIn
+from .delivery import DeliveryMethod
 from .stages import DEFAULT_LIMIT_DAYS, Stage
-from .states import DeliveryMethod
 
 
 @dataclass(frozen=True)
@@ -89,3 +90,52 @@ def originals_to_mail(config: GuideConfig, handed_in: Mapping[str, bool]) -> tup
             continue
         out.append(code)
     return tuple(out)
+
+
+@dataclass(frozen=True)
+class Material:
+    """A material handed in with a case, as checked against the case's guide."""
+
+    code: str
+    name: str
+    copies: int = 1
+    original_required: bool = False
+    e_licence_verified: bool = False
+
+
+class MaterialsInvalid(ValueError):
+    """Materials a guide does not list, listed twice, or with no copies; says which."""
+
+    code = "input.invalid"
+    field = "materials"
+
+
+def check_materials(config: GuideConfig, given: Sequence[MaterialIn]) -> tuple[Material, ...]:
+    """The materials as the guide knows them, or MaterialsInvalid naming the first problem."""
+    seen: set[str] = set()
+    out: list[Material] = []
+    for m in given:
+        spec = config.material(m.code)
+        if spec is None:
+            known = "、".join(f"{s.code}（{s.name}）" for s in config.materials)
+            raise MaterialsInvalid(f"materials：操作指南中没有材料「{m.code}」。可选：{known}。")
+        if m.code in seen:
+            raise MaterialsInvalid(f"materials：材料「{spec.name}」重复登记。")
+        if m.copies < 1:
+            raise MaterialsInvalid(f"materials：材料「{spec.name}」份数须至少为1。")
+        seen.add(m.code)
+        out.append(
+            Material(
+                code=spec.code,
+                name=spec.name,
+                copies=m.copies,
+                original_required=spec.original,
+                e_licence_verified=m.e_licence_verified and spec.e_licence,
+            )
+        )
+    return tuple(out)
+
+
+def originals_required(config: GuideConfig, materials: Iterable[Material]) -> bool:
+    """Whether any handed-in material's original must travel to the home department."""
+    return bool(originals_to_mail(config, {m.code: m.e_licence_verified for m in materials}))

@@ -4,6 +4,18 @@ from __future__ import annotations
 
 import re
 from datetime import date
+from enum import StrEnum
+
+
+class ApplicantKind(StrEnum):
+    PERSON = "person"  # 自然人: 居民身份证 (GB 11643)
+    COMPANY = "company"  # 法人: 统一社会信用代码 (GB 32100)
+
+
+APPLICANT_KIND_LABELS: dict[ApplicantKind, str] = {
+    ApplicantKind.PERSON: "自然人",
+    ApplicantKind.COMPANY: "法人",
+}
 
 _ID_WEIGHTS = (7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2)
 _ID_CHECK = "10X98765432"  # ISO 7064 MOD 11-2, indexed by the weighted sum mod 11
@@ -84,6 +96,13 @@ def validate_credit_code(value: str, field: str = "统一社会信用代码") ->
             field, f"校验码错误：第18位应为「{expected}」，实际为「{code[17]}」，请核对代码。"
         )
     return code
+
+
+def validate_applicant_id(kind: ApplicantKind, value: str, field: str) -> str:
+    """The normalised number of an applicant of `kind`: an ID number or a credit code."""
+    if kind is ApplicantKind.PERSON:
+        return validate_person_id(value, field=f"{field}（身份证号码）")
+    return validate_credit_code(value, field=f"{field}（统一社会信用代码）")
 
 
 def mask(number: str) -> str:

@@ -1,142 +1,161 @@
-"""The one lifecycle machine shared by every case.
+"""The one lifecycle machine shared by every case, built once from the action table.
 
 `transitions` keeps a list of the models added to a machine, and `add_model` would put the
 machine's initial state on a case loaded from the database. So no case is ever added: each
-action dispatches through `MACHINE.events[...]` on a short-lived subject carrying the stored
-state, and the caller copies the resulting state back inside its own transaction.
+action dispatches through `MACHINE.events[name]` on a short-lived subject carrying the
+stored state, and the caller copies the resulting state back inside its own transaction.
+
+Every guard is a `conditions` callable of its transition. A guard that refuses raises
+`Refused` with its reason, so a refusal is found once, by the machine, and says why.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import cast
 
 from transitions import EventData, Machine
 
-from .guards import ActionInput, CaseFacts, Refusal, first_refusal
-from .stages import ClockOp, clock_changes
-from .states import ACTION_LABELS, ACTION_SIDE, FINAL_STATES, STATE_LABELS, Action, Side, State
+from .actions import ACTIONS, Action, action_of
+from .commands import CaseCommand
+from .deadlines import DeadlineOp, deadline_changes
+from .guards import Attempt, CaseFacts, Guard, Refusal
+from .guide import Material, originals_required
+from .states import DECISION_STATES, FINAL_STATES, STATE_LABELS, Side, State
 
-_BEFORE_DECISION = (
-    State.RECEIVED,
-    State.SUPPLEMENTING,
-    State.FORMALLY_REVIEWED,
-    State.IDENTITY_VERIFIED,
-    State.FORWARDED,
-    State.RETURNED,
-    State.ACCEPTED,
-    State.ORIGINALS_MAILED,
-    State.ORIGINALS_RECEIVED,
-)
 
-TRANSITIONS: tuple[tuple[Action, tuple[State, ...], State], ...] = (
-    (Action.PASS_FORMAL_REVIEW, (State.RECEIVED,), State.FORMALLY_REVIEWED),
-    (Action.REQUEST_SUPPLEMENT, (State.RECEIVED, State.RETURNED), State.SUPPLEMENTING),
-    (Action.SUPPLEMENT, (State.SUPPLEMENTING,), State.RECEIVED),
-    (
-        Action.NOT_ACCEPT,
-        (State.RECEIVED, State.SUPPLEMENTING, State.RETURNED),
-        State.NOT_ACCEPTED,
-    ),
-    (Action.VERIFY_IDENTITY, (State.FORMALLY_REVIEWED,), State.IDENTITY_VERIFIED),
-    (Action.FAIL_IDENTITY, (State.FORMALLY_REVIEWED,), State.IDENTITY_FAILED),
-    (Action.FORWARD, (State.IDENTITY_VERIFIED, State.RETURNED), State.FORWARDED),
-    (Action.ACCEPT, (State.FORWARDED,), State.ACCEPTED),
-    (Action.RETURN, (State.FORWARDED,), State.RETURNED),
-    (Action.MAIL_ORIGINALS, (State.ACCEPTED,), State.ORIGINALS_MAILED),
-    (Action.RECEIVE_ORIGINALS, (State.ORIGINALS_MAILED,), State.ORIGINALS_RECEIVED),
-    (Action.APPROVE, (State.ACCEPTED, State.ORIGINALS_RECEIVED), State.APPROVED),
-    (Action.REFUSE, (State.ACCEPTED, State.ORIGINALS_RECEIVED), State.REFUSED),
-    (Action.DELIVER, (State.APPROVED, State.REFUSED), State.DELIVERED),
-    (Action.COMPLETE, (State.DELIVERED,), State.COMPLETED),
-    (Action.WITHDRAW, _BEFORE_DECISION, State.WITHDRAWN),
-)
+class Refused(Exception):
+    """The workflow refused an action; `code` is stable, the message says why in Chinese."""
+
+    def __init__(self, refusal: Refusal) -> None:
+        super().__init__(refusal.message)
+        self.code = refusal.code
+        self.field = refusal.field
+
+
+def not_allowed(state: State, action: Action) -> Refused:
+    return Refused(
+        Refusal(
+            "transition.not_allowed",
+            f"办件当前为「{STATE_LABELS[state]}」，不能执行「{action.label}」。",
+        )
+    )
 
 
 class _Subject:
     """The model the machine moves for one dispatch; never added to the machine."""
 
-    __slots__ = ("facts", "state")
+    __slots__ = ("attempt", "facts", "state")
 
-    def __init__(self, facts: CaseFacts) -> None:
+    def __init__(self, facts: CaseFacts, attempt: Attempt) -> None:
         self.state = facts.state
         self.facts = facts
+        self.attempt = attempt
 
 
-def _guards_pass(event: EventData) -> bool:
-    subject = cast(_Subject, event.model)
-    inp: ActionInput = event.kwargs["inp"]
-    return first_refusal(subject.facts, inp, Action(event.event.name)) is None
+def _condition(guard: Guard) -> Callable[[EventData], bool]:
+    def holds(event: EventData) -> bool:
+        subject = cast(_Subject, event.model)
+        refusal = guard(subject.facts, subject.attempt)
+        if refusal is not None:
+            raise Refused(refusal)
+        return True
+
+    return holds
 
 
 def _build() -> Machine:
     machine = Machine(
         model=None,
-        states=[s.value for s in State],
-        initial=State.RECEIVED.value,
+        states=State,
+        initial=State.RECEIVED,
         auto_transitions=False,
         send_event=True,
         ignore_invalid_triggers=False,
     )
-    for action, sources, target in TRANSITIONS:
+    for action in ACTIONS:
         machine.add_transition(
-            action.value,
-            [s.value for s in sources],
-            target.value,
-            conditions=[_guards_pass],
+            action.name,
+            list(action.sources),
+            action.target,
+            conditions=[_condition(g) for g in (*action.when, *action.checks)],
         )
     return machine
 
 
 MACHINE = _build()
-
-
-class TransitionNotAllowed(Exception):
-    code = "transition.not_allowed"
-
-    def __init__(self, state: State, action: Action) -> None:
-        self.state = state
-        self.action = action
-        super().__init__(
-            f"案件当前为「{STATE_LABELS[state]}」，不能执行「{ACTION_LABELS[action]}」。"
-        )
-
-
-class TransitionRefused(Exception):
-    def __init__(self, refusal: Refusal) -> None:
-        self.code = refusal.code
-        super().__init__(refusal.message)
+# What may happen in each state, asked of the machine once.
+_TRIGGERS: dict[State, frozenset[str]] = {s: frozenset(MACHINE.get_triggers(s)) for s in State}
 
 
 @dataclass(frozen=True)
 class Outcome:
+    """What an action does to a case."""
+
+    action: Action
     source: State
     target: State
-    clocks: tuple[ClockOp, ...]
+    deadlines: tuple[DeadlineOp, ...]
+    handed_in: tuple[Material, ...]  # materials the action added
+    originals_required: bool  # after the action
+
+    @property
+    def closes(self) -> bool:
+        return self.target in FINAL_STATES
+
+    @property
+    def decision(self) -> str | None:
+        return self.target.value if self.target in DECISION_STATES else None
+
+    @property
+    def originals_arrive(self) -> bool:
+        return self.target is State.ORIGINALS_RECEIVED
 
 
-def allowed(state: State, action: Action) -> bool:
-    return state.value in MACHINE.events[action.value].transitions
-
-
-def available_actions(state: State, side: Side) -> list[Action]:
-    """Actions the given side could try now (guards may still refuse them)."""
-    if state in FINAL_STATES:
-        return []
-    return [a for a in Action if allowed(state, a) and ACTION_SIDE[a] in (side, Side.EITHER)]
-
-
-def fire(facts: CaseFacts, action: Action, inp: ActionInput) -> Outcome:
-    """Apply `action` to a case in `facts.state`; raise with a reason when it may not happen."""
-    source = State(facts.state)
-    if not allowed(source, action):
-        raise TransitionNotAllowed(source, action)
-    refusal = first_refusal(facts, inp, action)
-    if refusal is not None:
-        raise TransitionRefused(refusal)
-    subject = _Subject(facts)
-    if not MACHINE.events[action.value].trigger(subject, inp=inp):
-        # Unreachable while the machine's conditions are the guards checked above.
-        raise TransitionNotAllowed(source, action)
+def fire(facts: CaseFacts, command: CaseCommand, side: Side) -> Outcome:
+    """Apply `command` to a case in `facts.state` for `side`; raise Refused saying why not."""
+    action = action_of(command)
+    if action.name not in _TRIGGERS[facts.state]:
+        raise not_allowed(facts.state, action)
+    subject = _Subject(facts, Attempt(action.label, side, command))
+    MACHINE.events[action.name].trigger(subject)
     target = State(subject.state)
-    return Outcome(source, target, clock_changes(source, target, facts.originals_required))
+    added = action.hands_in(facts, command) if action.hands_in else ()
+    required = facts.originals_required
+    if added and facts.guide is not None:
+        required = originals_required(facts.guide, (*facts.handed_in, *added))
+    return Outcome(
+        action=action,
+        source=facts.state,
+        target=target,
+        deadlines=deadline_changes(facts.state, target, required),
+        handed_in=added,
+        originals_required=required,
+    )
+
+
+@dataclass(frozen=True)
+class Option:
+    """An action a side may take now (a check on its input may still refuse it)."""
+
+    action: Action
+    side: Side
+    choices: tuple[str, ...] = ()
+
+
+def options(facts: CaseFacts, side: Side) -> list[Option]:
+    """What `side` may do now, in table order: the machine's triggers from the state, for
+    this side, whose conditions on the case hold."""
+    if facts.state in FINAL_STATES:
+        return []
+    triggers = _TRIGGERS[facts.state]
+    out = []
+    for action in ACTIONS:
+        if action.name not in triggers or action.side not in (side, Side.EITHER):
+            continue
+        attempt = Attempt(action.label, side)
+        if any(guard(facts, attempt) is not None for guard in action.when):
+            continue
+        out.append(Option(action, side, action.choices(side) if action.choices else ()))
+    return out

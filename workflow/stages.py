@@ -1,10 +1,12 @@
-"""Stage clocks: which stage a case is in, who owns it, and how a transition moves the clocks."""
+"""Stages: the parts of a case's handling that each have an owner and a time limit.
+
+A stage names *what* is being done (forward, accept, mail, decide, deliver); the time one
+case spends in a stage is its deadline (workflow.deadlines, the `deadlines` table).
+"""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import StrEnum
-from typing import Literal
 
 from .states import Side, State
 
@@ -35,17 +37,19 @@ STAGE_LABELS: dict[Stage, str] = {
 
 # Working days per stage when the item's guide says nothing (DOMAIN.md: forward within 1,
 # accept within 2, deliver within 1; mailing the originals within 1). DECIDE has no
-# default here: it is the item's promised time and must come from the guide.
+# default: it is the item's promised time (承诺时限) and must come from the guide; a new
+# guide starts from DEFAULT_PROMISED_DAYS.
 DEFAULT_LIMIT_DAYS: dict[Stage, int] = {
     Stage.FORWARD: 1,
     Stage.ACCEPT: 2,
     Stage.MAIL: 1,
     Stage.DELIVER: 1,
 }
+DEFAULT_PROMISED_DAYS = 20
 
 _STAGE_OF_STATE: dict[State, Stage] = {
     State.RECEIVED: Stage.FORWARD,
-    # Supplementing keeps the forward clock, paused (补正期间不计时).
+    # Supplementing keeps the forward deadline, paused (补正期间不计时).
     State.SUPPLEMENTING: Stage.FORWARD,
     State.FORMALLY_REVIEWED: Stage.FORWARD,
     State.IDENTITY_VERIFIED: Stage.FORWARD,
@@ -58,32 +62,9 @@ _STAGE_OF_STATE: dict[State, Stage] = {
 
 
 def stage_of(state: State, originals_required: bool) -> Stage | None:
-    """The running stage in `state`; None while nobody's clock runs (originals in transit, done)."""
+    """The stage running in `state`; None while no stage runs (originals in transit, done)."""
     if state is State.ACCEPTED:
-        # With originals to examine, the window mails them first and the decision clock
-        # starts when they arrive; otherwise the decision clock starts at acceptance.
+        # With originals to examine, the window mails them first and the decision starts
+        # when they arrive; otherwise the decision starts at acceptance.
         return Stage.MAIL if originals_required else Stage.DECIDE
     return _STAGE_OF_STATE.get(state)
-
-
-@dataclass(frozen=True)
-class ClockOp:
-    kind: Literal["open", "close", "pause", "resume"]
-    stage: Stage
-
-
-def clock_changes(source: State, target: State, originals_required: bool) -> tuple[ClockOp, ...]:
-    before = stage_of(source, originals_required)
-    after = stage_of(target, originals_required)
-    if target is State.SUPPLEMENTING and before is not None:
-        return (ClockOp("pause", before),)
-    if source is State.SUPPLEMENTING and after == before and after is not None:
-        return (ClockOp("resume", after),)
-    if before == after:
-        return ()
-    ops: list[ClockOp] = []
-    if before is not None:
-        ops.append(ClockOp("close", before))
-    if after is not None:
-        ops.append(ClockOp("open", after))
-    return tuple(ops)

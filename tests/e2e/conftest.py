@@ -12,9 +12,9 @@ import pytest
 from fastapi import FastAPI
 
 from tongban.api.app import create_app
-from tongban.services import cases as c
+from tongban.services.core.runtime import Runtime
 from tongban.services.demo import DEMO_PASSWORD
-from tongban.services.runtime import Runtime
+from tongban.workflow.commands import Application
 
 from ..world import World, build_world
 
@@ -94,11 +94,9 @@ def client_for(app: FastAPI) -> Iterator[Any]:
         client.close()
 
 
-def register(w: World, application: c.Application, clerk: str = "clerk.cz") -> str:
+def register(w: World, application: Application, clerk: str = "clerk.cz") -> str:
     """Receive a case through the service layer (the HTTP path has its own tests)."""
-    return c.register_case(
-        w.uow(), w.rt.key, actor=w.actors[clerk], application=application, now=w.tick()
-    ).case_no
+    return w.receive(application, clerk)
 
 
 def problem_of(r: httpx.Response, status: int, code: str) -> dict[str, Any]:

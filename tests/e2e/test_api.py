@@ -12,7 +12,7 @@ from sqlalchemy import update
 
 from tongban.api.security import SESSION_COOKIE, Tokens
 from tongban.models import User
-from tongban.services import queries
+from tongban.services.cases import queries
 
 from ..world import World, card_application, diploma_application
 from .conftest import Http, problem_of, register
@@ -85,7 +85,7 @@ def test_expired_token_is_refused(
 
 
 def test_token_signed_with_another_key_is_refused(http: Http) -> None:
-    from tongban.services.audit import AuditKey
+    from tongban.services.audit.keys import AuditKey
 
     token, _ = Tokens(AuditKey(b"k" * 32)).issue("admin")
     problem_of(
@@ -190,7 +190,7 @@ def test_list_is_a_fixed_number_of_queries(world: World, client_for: Clients) ->
         event.remove(world.rt.engine, "before_cursor_execute", count)
     assert r.status_code == 200 and len(r.json()["rows"]) == 6
     selects = [s for s in statements if s.lstrip().upper().startswith("SELECT")]
-    assert len(selects) <= 5, selects  # user, count, page, clocks (+ SQLite's BEGIN aside)
+    assert len(selects) <= 5, selects  # user, count, page, deadlines (+ SQLite's BEGIN aside)
 
 
 # --- the lifecycle -------------------------------------------------------------------------
@@ -220,7 +220,8 @@ def test_full_lifecycle_over_http(world: World, client_for: Clients) -> None:
         "not_accept",
         "withdraw",
     ]
-    assert detail["clocks"][0]["stage"] == "forward" and detail["clocks"][0]["status"] == "running"
+    first = detail["deadlines"][0]
+    assert first["stage"] == "forward" and first["status"] == "running"
     assert (
         detail["applicant_id_masked"].startswith("341702") and "*" in detail["applicant_id_masked"]
     )
@@ -261,7 +262,7 @@ def test_full_lifecycle_over_http(world: World, client_for: Clients) -> None:
     ]
     assert detail["history"][7]["reasons"] == ["材料真实有效"]
     assert detail["history"][0]["action_label"] == "收件登记"
-    assert all(clock["status"] == "closed" for clock in detail["clocks"])
+    assert all(d["status"] == "closed" for d in detail["deadlines"])
     assert {m["code"] for m in detail["materials"]} == {"id_card", "diploma", "application_form"}
     # The supervisor of the receiving city reads it too, and may not act.
     supervisor = client_for("supervisor.cz")
@@ -280,7 +281,7 @@ def test_supplement_round_trip(world: World, client_for: Clients) -> None:
         f"/api/cases/{no}/actions/request_supplement", json={"notice_items": ["学历证书原件"]}
     )
     assert r.json()["state"] == "supplementing"
-    paused = clerk.get(f"/api/cases/{no}").json()["clocks"][0]
+    paused = clerk.get(f"/api/cases/{no}").json()["deadlines"][0]
     assert paused["status"] == "paused" and paused["due_at"] is None
     r = clerk.post(f"/api/cases/{no}/actions/supplement", json={"materials": [{"code": "diploma"}]})
     assert r.status_code == 200 and r.json()["state"] == "received"
@@ -429,7 +430,7 @@ def test_openapi_and_health(http: Http) -> None:
     paths = spec.json()["paths"]
     assert "/api/cases/{case_no}/actions/request_supplement" in paths
     schema = paths["/api/cases/{case_no}/actions/request_supplement"]["post"]["requestBody"]
-    assert schema["content"]["application/json"]["schema"]["$ref"].endswith("/NoticeIn")
+    assert schema["content"]["application/json"]["schema"]["$ref"].endswith("/RequestSupplementIn")
     assert "/api/session" in paths and "/api/me" in paths and "/api/cases" in paths
     assert not any(p.startswith("/cases") for p in paths)  # the workbench stays out
     assert http.get("/api/docs").status_code == 200

@@ -9,8 +9,8 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from tongban.api.actions import ACTIONS
-from tongban.services import cases as c
+from tongban.workflow.actions import ACTIONS_BY_NAME
+from tongban.workflow.commands import CaseCommand, Forward, PassFormalReview, VerifyIdentity
 
 from ..world import World, card_application, diploma_application
 from .conftest import register
@@ -82,7 +82,9 @@ def near_valid(draw: st.DrawFn, valid: dict[str, Any], values: dict[str, Any]) -
 
 
 BODY = st.one_of(near_valid(VALID, FIELD_VALUES), JSON)
-ACTION = st.one_of(st.sampled_from(sorted(ACTIONS)), st.sampled_from(["fly", "%2e%2e", "A" * 70]))
+ACTION = st.one_of(
+    st.sampled_from(sorted(ACTIONS_BY_NAME)), st.sampled_from(["fly", "%2e%2e", "A" * 70])
+)
 WHO = st.sampled_from(["clerk.cz", "reviewer.gz", "supervisor.cz", "admin"])
 IF_MATCH = st.one_of(
     st.none(), st.text(st.characters(min_codepoint=32, max_codepoint=126), max_size=20)
@@ -103,14 +105,13 @@ def _encode(body: Any) -> bytes:
 def _cases(world: World) -> list[str]:
     received = register(world, diploma_application("101"))
     forwarded = register(world, diploma_application())
-    steps: tuple[tuple[Any, str, dict[str, Any]], ...] = (
-        (c.pass_formal_review, "clerk.cz", {}),
-        (c.verify_identity, "clerk.cz", {"document_number": ID_NUMBER}),
-        (c.forward, "clerk.cz", {}),
+    steps: tuple[tuple[type[CaseCommand], dict[str, Any]], ...] = (
+        (PassFormalReview, {}),
+        (VerifyIdentity, {"document_number": ID_NUMBER}),
+        (Forward, {}),
     )
-    for fn, who, kw in steps:
-        actor = world.actors[who]
-        fn(world.uow(), world.rt.key, actor=actor, case_no=forwarded, now=world.tick(), **kw)
+    for command, fields in steps:
+        world.act(command, "clerk.cz", forwarded, **fields)
     return [received, forwarded, "CZ01-19990101-0001"]
 
 

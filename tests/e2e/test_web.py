@@ -84,7 +84,7 @@ def test_inbox_marks_overdue_warning_and_uncertain(world: World, app: FastAPI) -
     # The same facts, computed once, on the JSON side.
     body = Http(app)
     body.sign_in("clerk.cz")
-    alerts = {r["case_no"]: r["clock"]["alert"] for r in body.get("/api/cases").json()["rows"]}
+    alerts = {r["case_no"]: r["deadline"]["alert"] for r in body.get("/api/cases").json()["rows"]}
     assert alerts == {late: "overdue", warned: "warning", calm: None}
 
 
@@ -197,7 +197,7 @@ def test_read_only_roles_see_no_forms(world: World, app: FastAPI) -> None:
     forms = re.findall(r'data-action="(\w+)"', page)
     assert forms == ["withdraw"]  # the window's steps are not offered to the home side
     inbox = _web(app, "clerk.cz").get("/", params={"state": "received", "q": "刘洋"}).text
-    assert no not in inbox and "没有符合条件的案件" in inbox
+    assert no not in inbox and "没有符合条件的办件" in inbox
 
 
 def test_session_cookie_expiry_sends_to_login(world: World, app: FastAPI) -> None:

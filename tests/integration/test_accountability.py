@@ -4,17 +4,15 @@ how many working days over — per case, in aggregate, and from `tongban report 
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from typer.testing import CliRunner
 
-from tongban.api.cli import app
-from tongban.services import cases as c
-from tongban.services.accountability import case_accountability, overdue_report
-from tongban.services.config import get_settings
-from tongban.services.runtime import Runtime
+from tongban.api.cli.main import app
+from tongban.services.core.runtime import Runtime
+from tongban.services.deadlines.accountability import case_accountability, overdue_report
+from tongban.workflow.commands import Accept, Forward, PassFormalReview, VerifyIdentity
 
 from ..conftest import T0
 from ..deadline_support import do, receive_at, sh
@@ -30,26 +28,25 @@ def world(rt: Runtime) -> World:
     # A: the Chizhou window forwards on Thursday 15:00, 1.25 working days late.
     app = diploma_application()
     a = receive_at(w, app, T0)
-    do(w, c.pass_formal_review, "clerk.cz", a, sh(2026, 3, 12, 14))
-    do(w, c.verify_identity, "clerk.cz", a, sh(2026, 3, 12, 14, 30),
+    do(w, PassFormalReview, "clerk.cz", a, sh(2026, 3, 12, 14))
+    do(w, VerifyIdentity, "clerk.cz", a, sh(2026, 3, 12, 14, 30),
        document_number=app.applicant_id_number)  # fmt: skip
-    do(w, c.forward, "clerk.cz", a, sh(2026, 3, 12, 15))
-    do(w, c.accept, "reviewer.gz", a, sh(2026, 3, 13, 10))  # in time
+    do(w, Forward, "clerk.cz", a, sh(2026, 3, 12, 15))
+    do(w, Accept, "reviewer.gz", a, sh(2026, 3, 13, 10))  # in time
     # B: received by the Guichi window and never touched: still running, overdue.
     receive_at(w, card_application(), T0, clerk="clerk.gc")
     # C: forwarded the same day, in time.
     app_c = diploma_application("125")
     cno = receive_at(w, app_c, sh(2026, 3, 12, 9))
-    do(w, c.pass_formal_review, "clerk.cz", cno, sh(2026, 3, 12, 10))
-    do(w, c.verify_identity, "clerk.cz", cno, sh(2026, 3, 12, 10),
+    do(w, PassFormalReview, "clerk.cz", cno, sh(2026, 3, 12, 10))
+    do(w, VerifyIdentity, "clerk.cz", cno, sh(2026, 3, 12, 10),
        document_number=app_c.applicant_id_number)  # fmt: skip
-    do(w, c.forward, "clerk.cz", cno, sh(2026, 3, 12, 11))
+    do(w, Forward, "clerk.cz", cno, sh(2026, 3, 12, 11))
     return w
 
 
 def test_overdue_report_names_stage_side_unit_people_and_days(world: World) -> None:
-    with world.uow() as uow:
-        report = overdue_report(uow.session, now=NOW)
+    report = overdue_report(world.uow(), now=NOW)
     assert [(r.case_no, r.stage, r.side, r.unit_code, r.status) for r in report.rows] == [
         ("GC01-20260310-0001", "forward", "window", "GC01", "running"),
         ("CZ01-20260310-0001", "forward", "window", "CZ01", "closed"),
@@ -75,18 +72,16 @@ def test_overdue_report_names_stage_side_unit_people_and_days(world: World) -> N
 
 
 def test_region_filter(world: World) -> None:
-    with world.uow() as uow:
-        city = overdue_report(uow.session, now=NOW, region="341700")
-        district = overdue_report(uow.session, now=NOW, region="341702")
-        hangzhou = overdue_report(uow.session, now=NOW, region="330100")
+    city = overdue_report(world.uow(), now=NOW, region="341700")
+    district = overdue_report(world.uow(), now=NOW, region="341702")
+    hangzhou = overdue_report(world.uow(), now=NOW, region="330100")
     assert len(city.rows) == 2
     assert [r.unit_code for r in district.rows] == ["GC01"]
     assert hangzhou.rows == ()
 
 
 def test_one_case_every_stage(world: World) -> None:
-    with world.uow() as uow:
-        one = case_accountability(uow.session, "CZ01-20260310-0001", now=NOW)
+    one = case_accountability(world.uow(), "CZ01-20260310-0001", now=NOW)
     assert [(s.stage, s.late, s.status) for s in one.stages] == [
         ("forward", True, "closed"),
         ("accept", False, "closed"),
@@ -99,12 +94,11 @@ def test_one_case_every_stage(world: World) -> None:
 
 
 @pytest.fixture
-def cli_env(world: World, monkeypatch: pytest.MonkeyPatch) -> Iterator[CliRunner]:
+def cli_env(world: World, monkeypatch: pytest.MonkeyPatch) -> CliRunner:
+    # Each command builds its runtime from the environment when it runs.
     monkeypatch.setenv("TONGBAN_DATABASE_URL", world.rt.settings.database_url)
     monkeypatch.setenv("TONGBAN_AUDIT_KEY", world.rt.key.secret.hex())
-    get_settings.cache_clear()
-    yield CliRunner()
-    get_settings.cache_clear()
+    return CliRunner()
 
 
 def test_report_overdue_command(cli_env: CliRunner) -> None:

@@ -26,9 +26,9 @@ from sqlalchemy import Connection, delete, insert, select, text, update
 from sqlalchemy.exc import DBAPIError
 
 from tongban.models import AuditEvent, Case
-from tongban.services import cases as c
-from tongban.services.audit import verify_chains
-from tongban.services.runtime import Runtime
+from tongban.services.audit.chain import verify_chains
+from tongban.services.core.runtime import Runtime
+from tongban.workflow.commands import Accept, Forward, PassFormalReview, VerifyIdentity
 
 from ..world import World, build_world, card_application, diploma_application, fresh_runtime
 
@@ -39,29 +39,18 @@ BREAK_LINE = re.compile(r"^BREAK (\S+) #(\d+)", re.MULTILINE)
 def _target_case(w: World, seq: int) -> str:
     """A case with five events: receive, formal review, identity check, forward, accept."""
     app = diploma_application(f"{seq:03d}")
-    clerk = w.actors["clerk.cz"]
-    no = c.register_case(w.uow(), w.rt.key, actor=clerk, application=app, now=w.tick()).case_no
-    c.pass_formal_review(w.uow(), w.rt.key, actor=clerk, case_no=no, now=w.tick())
-    c.verify_identity(
-        w.uow(),
-        w.rt.key,
-        actor=clerk,
-        case_no=no,
-        now=w.tick(),
-        document_number=app.applicant_id_number,
-    )
-    c.forward(w.uow(), w.rt.key, actor=clerk, case_no=no, now=w.tick())
-    c.accept(w.uow(), w.rt.key, actor=w.actors["reviewer.gz"], case_no=no, now=w.tick())
+    no = w.receive(app, "clerk.cz")
+    w.act(PassFormalReview, "clerk.cz", no)
+    w.act(VerifyIdentity, "clerk.cz", no, document_number=app.applicant_id_number)
+    w.act(Forward, "clerk.cz", no)
+    w.act(Accept, "reviewer.gz", no)
     return no
 
 
 def _bystander_case(w: World) -> str:
     """An untampered case at another office, with two events."""
-    clerk = w.actors["clerk.gc"]
-    no = c.register_case(
-        w.uow(), w.rt.key, actor=clerk, application=card_application(), now=w.tick()
-    ).case_no
-    c.pass_formal_review(w.uow(), w.rt.key, actor=clerk, case_no=no, now=w.tick())
+    no = w.receive(card_application(), "clerk.gc")
+    w.act(PassFormalReview, "clerk.gc", no)
     return no
 
 
@@ -172,8 +161,7 @@ def forge(conn: Connection, case_no: str, *, move_head: bool) -> None:
 
 
 def breaks(rt: Runtime, case_no: str | None = None) -> set[tuple[str, int | None]]:
-    with rt.uow() as uow:
-        return {(b.case_no, b.seq) for b in verify_chains(uow.session, rt.key, case_no)}
+    return {(b.case_no, b.seq) for b in verify_chains(rt.uow(), case_no)}
 
 
 def cli(rt: Runtime, *args: str) -> subprocess.CompletedProcess[str]:
@@ -230,7 +218,7 @@ def test_postgres_refuses_update_delete_and_truncate_of_events(pg_rt: Runtime) -
 Tamper = Callable[[Connection, str], None]
 TAMPERING: dict[str, tuple[Tamper, set[int], bool]] = {
     "edit_payload": (
-        lambda conn, no: edit(conn, no, 3, payload={"document": "341702**********99"}),
+        lambda conn, no: edit(conn, no, 3, payload={"document_number": "341702**********99"}),
         {3},
         True,
     ),
@@ -318,7 +306,7 @@ def test_every_field_of_an_event_is_under_the_mac(scene: Scene) -> None:
         "from_state": "received",
         "to_state": "identity_failed",
         "reasons": ["x"],
-        "payload": {"document": "x"},
+        "payload": {"document_number": "x"},
         "key_id": "0" * 16,
         "prev_mac": "0" * 64,
         "mac": "0" * 64,

@@ -9,6 +9,7 @@ import json
 import re
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
@@ -16,21 +17,33 @@ from sqlalchemy import func, select
 from typer.testing import CliRunner
 
 from tongban.api.app import create_app
-from tongban.api.cli import app as cli
+from tongban.api.cli.main import app as cli
 from tongban.models import Case, GuideVersion, Item
-from tongban.services import cases as c
-from tongban.services.catalog import (
+from tongban.services.cases.receive import receive as receive_case
+from tongban.services.cases.views import CaseView
+from tongban.services.catalog.items import (
     EXPORT_FIELDS,
+    ItemPage,
     catalog_csv,
     export_catalog,
     item_detail,
     load_catalog,
     search_items,
 )
-from tongban.services.config import get_settings
-from tongban.services.errors import InvalidInput, NotFound, TransitionError
-from tongban.services.guides import config_of, guide_count, guide_folder, load_guides
-from tongban.services.runtime import Runtime
+from tongban.services.core.errors import InvalidInput, NotFound, TransitionError
+from tongban.services.core.runtime import Runtime
+from tongban.services.guides.store import config_of, guide_folder, load_guides
+from tongban.workflow.commands import (
+    Accept,
+    Application,
+    Approve,
+    CaseCommand,
+    Forward,
+    MailOriginals,
+    PassFormalReview,
+    ReceiveOriginals,
+    VerifyIdentity,
+)
 
 from ..world import World, build_world, card_application, diploma_application
 
@@ -42,19 +55,24 @@ def world(rt: Runtime) -> World:
     return build_world(rt)
 
 
-def act(w: World, fn: Callable[..., c.CaseView], who: str, no: str, **kw: object) -> c.CaseView:
-    return fn(w.uow(), w.rt.key, actor=w.actors[who], case_no=no, now=w.tick(), **kw)
+def act(w: World, command: type[CaseCommand], who: str, no: str, **kw: object) -> CaseView:
+    return w.act(command, who, no, **kw)
 
 
-def receive(w: World, app: c.Application, clerk: str = "clerk.cz") -> c.CaseView:
-    return c.register_case(w.uow(), w.rt.key, actor=w.actors[clerk], application=app, now=w.tick())
+def receive(w: World, app: Application, clerk: str = "clerk.cz") -> CaseView:
+    return receive_case(w.uow(), app, actor=w.actors[clerk], now=w.tick())
 
 
-def to_acceptance(w: World, no: str, app: c.Application, clerk: str, reviewer: str) -> None:
-    act(w, c.pass_formal_review, clerk, no)
-    act(w, c.verify_identity, clerk, no, document_number=app.applicant_id_number)
-    act(w, c.forward, clerk, no)
-    act(w, c.accept, reviewer, no)
+def guide_versions(w: World) -> int:
+    with w.uow() as uow:
+        return uow.session.scalar(select(func.count()).select_from(GuideVersion)) or 0
+
+
+def to_acceptance(w: World, no: str, app: Application, clerk: str, reviewer: str) -> None:
+    act(w, PassFormalReview, clerk, no)
+    act(w, VerifyIdentity, clerk, no, document_number=app.applicant_id_number)
+    act(w, Forward, clerk, no)
+    act(w, Accept, reviewer, no)
 
 
 def case_links(w: World, no: str) -> tuple[int, int]:
@@ -91,16 +109,13 @@ def test_reloading_the_catalog_is_idempotent_and_keeps_cases_linked(world: World
     report = load_catalog(world.uow())
     assert (report.added, report.updated, report.unchanged) == (0, 1, 139)
     assert item_ids(world.rt) == ids
-    with world.uow() as uow:
-        assert item_detail(uow.session, "1-01").name == "学历公证"
+    assert item_detail(world.uow(), "1-01").name == "学历公证"
 
 
 def test_reloading_unchanged_guides_adds_no_version(world: World) -> None:
-    with world.uow() as uow:
-        assert guide_count(uow.session) == 140
+    assert guide_versions(world) == 140
     assert load_guides(world.uow(), now=world.tick()) == 0
-    with world.uow() as uow:
-        assert uow.session.scalar(select(func.count()).select_from(GuideVersion)) == 140
+    assert guide_versions(world) == 140
 
 
 # ---- what the guide configures, and which version a case keeps -------------------------------
@@ -141,24 +156,24 @@ def test_the_guide_decides_the_originals_step_and_a_case_keeps_its_version(
             for g in uow.session.scalars(select(GuideVersion).where(GuideVersion.item_id == item1))
         }
         assert versions == {guide1: 1, guide2: 2}
-        spec = config_of(uow.session, guide1).material("diploma")
+        spec = config_of(uow, guide1).material("diploma")
         assert spec is not None and spec.original
 
     # The old case still needs its originals: no decision before they arrive.
     to_acceptance(world, v1.case_no, app_v1, "clerk.cz", "reviewer.gz")
     with pytest.raises(TransitionError) as missing:
-        act(world, c.approve, "reviewer.gz", v1.case_no)
+        act(world, Approve, "reviewer.gz", v1.case_no)
     assert missing.value.code == "decision.originals_missing"
-    act(world, c.mail_originals, "clerk.cz", v1.case_no, carrier="EMS", tracking_no="EA1")
-    act(world, c.receive_originals, "reviewer.gz", v1.case_no)
-    assert act(world, c.approve, "reviewer.gz", v1.case_no).state == "approved"
+    act(world, MailOriginals, "clerk.cz", v1.case_no, carrier="EMS", tracking_no="EA1")
+    act(world, ReceiveOriginals, "reviewer.gz", v1.case_no)
+    assert act(world, Approve, "reviewer.gz", v1.case_no).state == "approved"
 
     # The new case skips the mailing step: nothing to mail, decide at once.
     to_acceptance(world, v2.case_no, app_v2, "clerk.cz", "reviewer.gz")
     with pytest.raises(TransitionError) as not_required:
-        act(world, c.mail_originals, "clerk.cz", v2.case_no, carrier="EMS", tracking_no="EA2")
+        act(world, MailOriginals, "clerk.cz", v2.case_no, carrier="EMS", tracking_no="EA2")
     assert not_required.value.code == "originals.not_required"
-    assert act(world, c.approve, "reviewer.gz", v2.case_no).state == "approved"
+    assert act(world, Approve, "reviewer.gz", v2.case_no).state == "approved"
 
 
 FORM = "    name: 《社会保障卡申领登记表》（申请人签名）\n    required: true"
@@ -181,7 +196,7 @@ def test_a_guide_without_originals_skips_the_step_and_one_with_them_requires_it(
     assert after.originals_required
     to_acceptance(world, after.case_no, card_application("202"), "clerk.gc", "reviewer.rs")
     with pytest.raises(TransitionError) as err:
-        act(world, c.approve, "reviewer.rs", after.case_no)
+        act(world, Approve, "reviewer.rs", after.case_no)
     assert err.value.code == "decision.originals_missing"
 
 
@@ -194,16 +209,14 @@ def test_an_invalid_guide_is_refused_and_nothing_is_loaded(world: World, tmp_pat
         load_guides(world.uow(), now=world.tick(), folder=folder)
     assert err.value.code == "guide.invalid"
     assert f"1-01.md:{line}: time_limits.decide" in err.value.message
-    with world.uow() as uow:
-        assert uow.session.scalar(select(func.count()).select_from(GuideVersion)) == 140
+    assert guide_versions(world) == 140
 
 
 # ---- export ---------------------------------------------------------------------------------
 
 
 def test_export_has_every_item_with_printed_unit_names(world: World) -> None:
-    with world.uow() as uow:
-        rows = export_catalog(uow.session)
+    rows = export_catalog(world.uow())
     assert len(rows) == 140
     assert all(tuple(r) == EXPORT_FIELDS for r in rows)
     assert [(r["batch"], r["seq"]) for r in rows][:2] == [(1, 1), (1, 2)]
@@ -235,28 +248,25 @@ def test_export_cli_reads_the_database(
     world: World, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     # The command sets up process-wide logging onto the runner's stderr, closed afterwards.
-    monkeypatch.setattr("tongban.api.cli_catalog.configure_logging", lambda **_: None)
+    monkeypatch.setattr("tongban.api.cli.common.configure_logging", lambda **_: None)
+    # Each command reads its settings from the environment afresh (no cache to clear).
     monkeypatch.setenv("TONGBAN_DATABASE_URL", world.rt.settings.database_url)
     monkeypatch.setenv("TONGBAN_AUDIT_KEY", world.rt.settings.audit_key or "")
-    get_settings.cache_clear()
-    try:
-        runner = CliRunner()
-        out = tmp_path / "catalog.csv"
-        result = runner.invoke(cli, ["catalog", "export", "--format", "csv", "--out", str(out)])
-        assert result.exit_code == 0, result.output
-        assert out.read_bytes().startswith("\ufeffcode,".encode())
-        result = runner.invoke(cli, ["catalog", "export", "--format", "json"])
-        assert result.exit_code == 0, result.output
-    finally:
-        get_settings.cache_clear()
+    runner = CliRunner()
+    out = tmp_path / "catalog.csv"
+    result = runner.invoke(cli, ["catalog", "export", "--format", "csv", "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    assert out.read_bytes().startswith("\ufeffcode,".encode())
+    result = runner.invoke(cli, ["catalog", "export", "--format", "json"])
+    assert result.exit_code == 0, result.output
     data = json.loads(result.stdout)
     assert len(data) == 140
     assert data[0]["lead"] == ["市司法局"] and data[0]["name"] == "学历公证"
 
 
 def test_export_of_an_empty_database_says_to_init(rt: Runtime) -> None:
-    with rt.uow() as uow, pytest.raises(InvalidInput) as err:
-        export_catalog(uow.session)
+    with pytest.raises(InvalidInput) as err:
+        export_catalog(rt.uow())
     assert err.value.code == "catalog.empty"
 
 
@@ -268,31 +278,32 @@ def codes(page: object) -> list[str]:
 
 
 def test_search_by_name_unit_batch_and_mode(world: World) -> None:
-    with world.uow() as uow:
-        s = uow.session
-        notary = search_items(s, q="公证", limit=200)
-        assert codes(notary) == ["1-01", "1-02", "1-03", "2-12"]
-        assert codes(search_items(s, q="社会保障卡 补领")) == ["2-23"]
-        justice = search_items(s, unit="司法", limit=200)
-        assert "2-28" in codes(justice)  # 市司法局 as a cooperating unit
-        assert all(any("司法" in u for u in i.lead + i.cooperating) for i in justice.items)
-        assert search_items(s, batch=3, limit=200).total == 8
-        online = codes(search_items(s, mode="online", limit=200))
-        assert {"1-01", "2-21", "2-61", "1-21", "1-31"} <= set(online)
-        assert "2-03" not in online and "2-01" not in online
-        assert codes(search_items(s, mode="joint", batch=2, unit="公安")) == [
-            "2-03",
-            "2-04",
-            "2-05",
-            "2-06",
-            "2-07",
-            "2-60",  # 基本医疗保险关系转移接续: 市公安局 cooperates
-        ]
-        everything = search_items(s, limit=200)
-        assert everything.total == 140
-        page = search_items(s, limit=5, offset=5)
-        assert (page.total, codes(page)) == (140, codes(everything)[5:10])
-        assert search_items(s, q="不存在的事项").total == 0
+    def search(**filters: Any) -> ItemPage:
+        return search_items(world.uow(), **filters)
+
+    notary = search(q="公证", limit=200)
+    assert codes(notary) == ["1-01", "1-02", "1-03", "2-12"]
+    assert codes(search(q="社会保障卡 补领")) == ["2-23"]
+    justice = search(unit="司法", limit=200)
+    assert "2-28" in codes(justice)  # 市司法局 as a cooperating unit
+    assert all(any("司法" in u for u in i.lead + i.cooperating) for i in justice.items)
+    assert search(batch=3, limit=200).total == 8
+    online = codes(search(mode="online", limit=200))
+    assert {"1-01", "2-21", "2-61", "1-21", "1-31"} <= set(online)
+    assert "2-03" not in online and "2-01" not in online
+    assert codes(search(mode="joint", batch=2, unit="公安")) == [
+        "2-03",
+        "2-04",
+        "2-05",
+        "2-06",
+        "2-07",
+        "2-60",  # 基本医疗保险关系转移接续: 市公安局 cooperates
+    ]
+    everything = search(limit=200)
+    assert everything.total == 140
+    page = search(limit=5, offset=5)
+    assert (page.total, codes(page)) == (140, codes(everything)[5:10])
+    assert search(q="不存在的事项").total == 0
 
 
 @pytest.mark.parametrize(
@@ -307,29 +318,27 @@ def test_search_by_name_unit_batch_and_mode(world: World) -> None:
     ],
 )
 def test_search_refuses_bad_filters(world: World, kwargs: dict[str, object], field: str) -> None:
-    with world.uow() as uow, pytest.raises(InvalidInput) as err:
-        search_items(uow.session, **kwargs)  # type: ignore[arg-type]
+    with pytest.raises(InvalidInput) as err:
+        search_items(world.uow(), **kwargs)  # type: ignore[arg-type]
     assert err.value.field == field
 
 
 def test_item_detail_carries_the_latest_guide(world: World, tmp_path: Path) -> None:
-    with world.uow() as uow:
-        detail = item_detail(uow.session, "1-01")
-        assert detail.guide is not None
-        assert (detail.guide.version, detail.guide.status) == (1, "complete")
-        assert detail.guide.defaults_notice is None
-        assert [m["code"] for m in detail.guide.config["materials"]][:2] == ["id_card", "diploma"]
-        default = item_detail(uow.session, "1-22")
-        assert default.guide is not None and default.guide_status == "default"
-        assert "事项清单未列明牵头单位" in (default.guide.defaults_notice or "")
-        with pytest.raises(NotFound) as err:
-            item_detail(uow.session, "9-99")
-        assert err.value.code == "item.not_found"
+    detail = item_detail(world.uow(), "1-01")
+    assert detail.guide is not None
+    assert (detail.guide.version, detail.guide.status) == (1, "complete")
+    assert detail.guide.defaults_notice is None
+    assert [m["code"] for m in detail.guide.config["materials"]][:2] == ["id_card", "diploma"]
+    default = item_detail(world.uow(), "1-22")
+    assert default.guide is not None and default.guide_status == "default"
+    assert "事项清单未列明牵头单位" in (default.guide.defaults_notice or "")
+    with pytest.raises(NotFound) as err:
+        item_detail(world.uow(), "9-99")
+    assert err.value.code == "item.not_found"
     write_guide(tmp_path / "g", "1-01", lambda t: t.replace("version: 1", "version: 2"))
     load_guides(world.uow(), now=world.tick(), folder=tmp_path / "g")
-    with world.uow() as uow:
-        detail = item_detail(uow.session, "1-01")
-        assert detail.guide is not None and detail.guide.version == 2
+    detail = item_detail(world.uow(), "1-01")
+    assert detail.guide is not None and detail.guide.version == 2
 
 
 def test_the_items_api(world: World) -> None:

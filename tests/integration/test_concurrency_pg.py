@@ -1,94 +1,98 @@
 """Real concurrency on PostgreSQL: racing updates of one case, racing receipts at one window.
 
-Each thread runs an ordinary service call with its own unit of work. A gate on the engine
-holds every participating thread at its first write statement until all of them got
-there: every racer has read the case (the same version) and nobody has written yet. Then
-they all write at once. Nothing of our own is patched: the gate only delays statements.
+Each thread runs an ordinary service call with its own unit of work. A gate holds every
+participating thread at its first locking use of one table until all of them got there:
+the test's own transaction holds the table in EXCLUSIVE mode (plain reads pass; SELECT ...
+FOR UPDATE, INSERT and UPDATE wait), and commits once every racer waits on it (pg_locks).
+Then they all go at once. Nothing of our own is patched: the gate only delays statements.
+
+An action reads its case locked (FOR UPDATE), so racers on one case take turns: each
+decides on the case as the one before it left it. A racer that names the version it saw
+(as the workbench and the API clients do) and comes second is refused as stale.
 """
 
 from __future__ import annotations
 
-import re
 import threading
+import time
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime
-from types import TracebackType
 from typing import Any
 
 import pytest
-from sqlalchemy import Engine, event, func, select
+from sqlalchemy import func, select, text
 
 from tongban.models import AuditEvent, Case, Deadline
-from tongban.services import cases as c
-from tongban.services.audit import verify_chains
-from tongban.services.errors import StaleVersion
-from tongban.services.runtime import Runtime
-from tongban.services.users import create_user
+from tongban.services.audit.chain import verify_chains
+from tongban.services.cases.act import act
+from tongban.services.cases.receive import receive
+from tongban.services.cases.views import CaseView
+from tongban.services.core.errors import DomainError, StaleVersion
+from tongban.services.core.runtime import Runtime
+from tongban.services.users.accounts import create_user
+from tongban.workflow.actions import ACTIONS_BY_NAME
+from tongban.workflow.commands import (
+    Accept,
+    CaseCommand,
+    Forward,
+    PassFormalReview,
+    RequestSupplement,
+    ReturnToWindow,
+    VerifyIdentity,
+    Withdraw,
+)
 from tongban.workflow.stages import stage_of
 from tongban.workflow.states import State
 
-from ..world import World, build_world, diploma_application
+from ..world import World, build_world, diploma_application, make
 
 pytestmark = pytest.mark.postgres
 
 ROUNDS = 20
 RECEIPT_THREADS = 8
 RECEIPT_ROUNDS = 3
-_WRITE = re.compile(r"\s*(INSERT|UPDATE|DELETE)\b", re.IGNORECASE)
+GATE_TIMEOUT = 20.0
+
+_WAITING = text(
+    "SELECT count(*) FROM pg_locks WHERE relation = CAST(:t AS regclass) AND NOT granted"
+)
 
 
-class WriteGate:
-    """Hold each racing thread at its first INSERT/UPDATE/DELETE until all racers are there."""
-
-    def __init__(self, engine: Engine, parties: int, timeout: float = 20) -> None:
-        self.engine = engine
-        self.barrier = threading.Barrier(parties, timeout=timeout)
-        self._local = threading.local()
-
-    def enter_race(self) -> None:
-        self._local.held = True
-
-    def _before_execute(self, _conn: Any, _cursor: Any, statement: str, *_args: Any) -> None:
-        if getattr(self._local, "held", False) and _WRITE.match(statement):
-            self._local.held = False
-            self.barrier.wait()
-
-    def __enter__(self) -> WriteGate:
-        event.listen(self.engine, "before_cursor_execute", self._before_execute)
-        return self
-
-    def __exit__(
-        self,
-        exc_type: type[BaseException] | None,
-        exc: BaseException | None,
-        tb: TracebackType | None,
-    ) -> None:
-        event.remove(self.engine, "before_cursor_execute", self._before_execute)
+def _wait_for_racers(rt: Runtime, table: str, parties: int, threads: list[threading.Thread]) -> int:
+    """How many racers wait on `table`: all of them, or fewer once some ended or time ran out."""
+    deadline = time.monotonic() + GATE_TIMEOUT
+    with rt.engine.connect() as probe:
+        while True:
+            waiting = int(probe.scalar(_WAITING, {"t": table}) or 0)
+            if waiting >= parties or time.monotonic() > deadline:
+                return waiting
+            if not any(t.is_alive() for t in threads):
+                return waiting
+            time.sleep(0.005)
 
 
-def race(rt: Runtime, calls: list[Callable[[], Any]]) -> list[Any]:
-    """Run `calls` in threads through one gate; each result is a return value or exception."""
+def race(rt: Runtime, table: str, calls: list[Callable[[], Any]]) -> list[Any]:
+    """Run `calls` in threads through a gate on `table`; each result is a return value or
+    exception."""
     results: list[Any] = [None] * len(calls)
-    with WriteGate(rt.engine, len(calls)) as gate:
 
-        def run(index: int) -> None:
-            gate.enter_race()
-            try:
-                results[index] = calls[index]()
-            except BaseException as err:
-                results[index] = err
-                gate.barrier.abort()  # a racer that never writes must not hang the others
+    def run(index: int) -> None:
+        try:
+            results[index] = calls[index]()
+        except BaseException as err:
+            results[index] = err
 
-        threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    threads = [threading.Thread(target=run, args=(i,)) for i in range(len(calls))]
+    with rt.engine.connect() as gate:
+        gate.execute(text(f"LOCK TABLE {table} IN EXCLUSIVE MODE"))
         for t in threads:
             t.start()
-        for t in threads:
-            t.join(timeout=60)
-        assert not any(t.is_alive() for t in threads), "a racer hung"
-    for r in results:
-        if isinstance(r, threading.BrokenBarrierError):
-            raise AssertionError(f"the racers never all reached their first write: {results!r}")
+        waiting = _wait_for_racers(rt, table, len(calls), threads)
+        gate.commit()  # open the gate (also when a racer never got there: nobody may hang)
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a racer hung"
+    assert waiting == len(calls), f"the racers never all reached the gate: {results!r}"
     return results
 
 
@@ -114,24 +118,16 @@ APP = diploma_application()
 
 
 def _front(w: World, no: str) -> None:
-    clerk = w.actors["clerk.cz"]
-    c.pass_formal_review(w.uow(), w.rt.key, actor=clerk, case_no=no, now=w.tick())
-    c.verify_identity(
-        w.uow(),
-        w.rt.key,
-        actor=clerk,
-        case_no=no,
-        now=w.tick(),
-        document_number=APP.applicant_id_number,
-    )
-    c.forward(w.uow(), w.rt.key, actor=clerk, case_no=no, now=w.tick())
+    w.act(PassFormalReview, "clerk.cz", no)
+    w.act(VerifyIdentity, "clerk.cz", no, document_number=APP.applicant_id_number)
+    w.act(Forward, "clerk.cz", no)
 
 
 @dataclass(frozen=True)
 class Racer:
     who: str
     action: str
-    fn: Callable[..., c.CaseView]
+    command: type[CaseCommand]
     kwargs: dict[str, Any]
 
 
@@ -139,49 +135,37 @@ class Racer:
 PAIRS: list[tuple[str, Racer, Racer]] = [
     (
         "forwarded",
-        Racer("reviewer.gz", "accept", c.accept, {}),
-        Racer("clerk.cz", "withdraw", c.withdraw, {"reasons": ["申请人撤回"]}),
+        Racer("reviewer.gz", "accept", Accept, {}),
+        Racer("clerk.cz", "withdraw", Withdraw, {"reasons": ["申请人撤回"]}),
     ),
     (
         "received",
-        Racer("clerk.cz", "pass_formal_review", c.pass_formal_review, {}),
+        Racer("clerk.cz", "pass_formal_review", PassFormalReview, {}),
         Racer(
             "clerk.cz2",
             "request_supplement",
-            c.request_supplement,
+            RequestSupplement,
             {"notice_items": ["学历证书原件"]},
         ),
     ),
     (
         "forwarded",
-        Racer("reviewer.gz", "accept", c.accept, {}),
-        Racer(
-            "reviewer.gz2", "return_to_window", c.return_to_window, {"reasons": ["扫描件不清晰"]}
-        ),
+        Racer("reviewer.gz", "accept", Accept, {}),
+        Racer("reviewer.gz2", "return_to_window", ReturnToWindow, {"reasons": ["扫描件不清晰"]}),
     ),
     (
         "identity_verified",
-        Racer("clerk.cz", "forward", c.forward, {}),
-        Racer("clerk.cz2", "forward", c.forward, {}),
+        Racer("clerk.cz", "forward", Forward, {}),
+        Racer("clerk.cz2", "forward", Forward, {}),
     ),
 ]
 
 
 def _prepare(w: World, state: str) -> str:
-    no = c.register_case(
-        w.uow(), w.rt.key, actor=w.actors["clerk.cz"], application=APP, now=w.tick()
-    ).case_no
+    no = w.receive(APP, "clerk.cz")
     if state == "identity_verified":
-        clerk = w.actors["clerk.cz"]
-        c.pass_formal_review(w.uow(), w.rt.key, actor=clerk, case_no=no, now=w.tick())
-        c.verify_identity(
-            w.uow(),
-            w.rt.key,
-            actor=clerk,
-            case_no=no,
-            now=w.tick(),
-            document_number=APP.applicant_id_number,
-        )
+        w.act(PassFormalReview, "clerk.cz", no)
+        w.act(VerifyIdentity, "clerk.cz", no, document_number=APP.applicant_id_number)
     elif state == "forwarded":
         _front(w, no)
     return no
@@ -195,7 +179,7 @@ class Row:
     audit_head: str
     originals_required: bool
     events: list[tuple[int, str, int | None]]  # seq, action, actor id
-    open_clocks: list[str]
+    open_deadlines: list[str]
 
 
 def _row(rt: Runtime, no: str) -> Row:
@@ -205,7 +189,7 @@ def _row(rt: Runtime, no: str) -> Row:
         events = s.scalars(
             select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
         )
-        clocks = s.scalars(
+        deadlines = s.scalars(
             select(Deadline.stage).where(Deadline.case_id == case.id, Deadline.status != "closed")
         )
         return Row(
@@ -215,38 +199,45 @@ def _row(rt: Runtime, no: str) -> Row:
             case.audit_head,
             case.originals_required,
             [(e.seq, e.action, e.actor_id) for e in events],
-            sorted(clocks),
+            sorted(deadlines),
         )
+
+
+def _race_round(
+    w: World, index: int, *, versioned: bool
+) -> tuple[Row, Row, list[Racer], list[Any]]:
+    """Prepare a case for round `index`, race its two racers on it (naming the version they
+    saw, or not); the case before and after, the racers and their results."""
+    state, *racers = PAIRS[index % len(PAIRS)]
+    no = _prepare(w, state)
+    before = _row(w.rt, no)
+    assert before.state == state
+    now = w.tick()
+    seen = before.version if versioned else None
+
+    def call(r: Racer) -> Callable[[], CaseView]:
+        command = make(r.command, no, expected_version=seen, **r.kwargs)
+        return lambda: act(w.uow(), command, actor=w.actors[r.who], now=now)
+
+    results = race(w.rt, "cases", [call(r) for r in racers])
+    after = _row(w.rt, no)
+    expected_stage = stage_of(State(after.state), after.originals_required)
+    assert after.open_deadlines == ([expected_stage.value] if expected_stage else [])
+    assert verify_chains(w.uow(), no) == []
+    return before, after, racers, results
 
 
 def test_racing_updates_one_wins_the_other_is_stale(world: World) -> None:
     for index in range(ROUNDS):
-        state, *racers = PAIRS[index % len(PAIRS)]
-        no = _prepare(world, state)
-        before = _row(world.rt, no)
-        assert before.state == state
-        now = world.tick()
+        before, after, racers, results = _race_round(world, index, versioned=True)
 
-        def call(r: Racer, no: str = no, now: datetime = now) -> Callable[[], c.CaseView]:
-            return lambda: r.fn(
-                world.uow(),
-                world.rt.key,
-                actor=world.actors[r.who],
-                case_no=no,
-                now=now,
-                **r.kwargs,
-            )
-
-        results = race(world.rt, [call(r) for r in racers])
-
-        won = [(r, v) for r, v in zip(racers, results, strict=True) if isinstance(v, c.CaseView)]
-        lost = [v for v in results if not isinstance(v, c.CaseView)]
+        won = [(r, v) for r, v in zip(racers, results, strict=True) if isinstance(v, CaseView)]
+        lost = [v for v in results if not isinstance(v, CaseView)]
         assert len(won) == 1 and len(lost) == 1, f"round {index}: {results!r}"
         assert isinstance(lost[0], StaleVersion), f"round {index}: {lost[0]!r}"
         assert lost[0].code == "case.stale_version"
         winner, view = won[0]
 
-        after = _row(world.rt, no)
         assert after.state == view.state
         assert after.version == before.version + 1 == view.version
         assert after.audit_seq == before.audit_seq + 1
@@ -256,12 +247,44 @@ def test_racing_updates_one_wins_the_other_is_stale(world: World) -> None:
             winner.action,
             world.actors[winner.who].user_id,
         )
-        expected_stage = stage_of(State(after.state), after.originals_required)
-        assert after.open_clocks == ([expected_stage.value] if expected_stage else [])
-        with world.uow() as uow:
-            assert verify_chains(uow.session, world.rt.key, no) == []
-    with world.uow() as uow:
-        assert verify_chains(uow.session, world.rt.key) == []
+    assert verify_chains(world.uow()) == []
+
+
+def test_racing_updates_without_a_version_take_turns(world: World) -> None:
+    """Racers that name no version: each decides on the case as the one before it left it.
+    The first moves the case; the second either follows from there (a legal transition
+    of the table) or is refused for the state it found, writing nothing."""
+    for index in range(ROUNDS):
+        before, after, racers, results = _race_round(world, index, versioned=False)
+
+        done = {
+            (r.action, world.actors[r.who].user_id): v
+            for r, v in zip(racers, results, strict=True)
+            if isinstance(v, CaseView)
+        }
+        refused = [v for v in results if not isinstance(v, CaseView)]
+        assert done, f"round {index}: {results!r}"
+        for err in refused:
+            # Refused for the state the first left (a locked read), or for a version that
+            # moved under it (an optimistic write): either way it wrote nothing.
+            assert isinstance(err, DomainError), f"round {index}: {err!r}"
+            assert err.code in ("transition.not_allowed", "case.stale_version"), err
+
+        added = after.events[len(before.events) :]
+        assert after.events[: len(before.events)] == before.events
+        assert len(added) == len(done), f"round {index}: {added!r} for {results!r}"
+        state = State(before.state)
+        for offset, (seq, action, actor_id) in enumerate(added, start=1):
+            assert seq == before.audit_seq + offset
+            view = done[(action, actor_id)]
+            row = ACTIONS_BY_NAME[action]
+            assert state in row.sources, f"round {index}: {action} from {state}"
+            state = row.target
+            assert (view.state, view.version) == (state.value, before.version + offset)
+        assert after.state == state
+        assert after.version == before.version + len(done)
+        assert after.audit_seq == before.audit_seq + len(done)
+    assert verify_chains(world.uow()) == []
 
 
 def test_concurrent_receipts_get_distinct_gapless_numbers(world: World) -> None:
@@ -271,21 +294,20 @@ def test_concurrent_receipts_get_distinct_gapless_numbers(world: World) -> None:
     for round_no in range(RECEIPT_ROUNDS):
         calls = [
             (
-                lambda i=i, round_no=round_no: c.register_case(
+                lambda i=i, round_no=round_no: receive(
                     world.uow(),
-                    world.rt.key,
+                    diploma_application(f"{100 + round_no * 10 + i:03d}"),
                     actor=clerks[i % 2],
-                    application=diploma_application(f"{100 + round_no * 10 + i:03d}"),
                     now=now,
                 )
             )
             for i in range(RECEIPT_THREADS)
         ]
-        results = race(world.rt, calls)
-        assert all(isinstance(r, c.CaseView) for r in results), results
+        results = race(world.rt, "case_counters", calls)
+        assert all(isinstance(r, CaseView) for r in results), results
         numbers += [r.case_no for r in results]
         count = RECEIPT_THREADS * (round_no + 1)
         assert sorted(numbers) == [f"CZ01-20260310-{n:04d}" for n in range(1, count + 1)]
     with world.uow() as uow:
         assert uow.session.scalar(select(func.count()).select_from(Case)) == len(numbers)
-        assert verify_chains(uow.session, world.rt.key) == []
+    assert verify_chains(world.uow()) == []

@@ -13,11 +13,11 @@ from alembic import command
 from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine, func, inspect, select, text
+from sqlalchemy.exc import IntegrityError
 
-from tongban.models import Base, GuideVersion, Item
+from tongban.models import Base, Case, Deadline, GuideVersion, Item
 from tongban.models.db import alembic_config, make_engine
-from tongban.services import cases as c
-from tongban.services.runtime import Runtime
+from tongban.services.core.runtime import Runtime
 
 from ..conftest import pg_schema_url
 from ..world import build_world, diploma_application
@@ -113,13 +113,7 @@ def test_commands_without_a_key_say_how_to_get_one(tmp_path: Path) -> None:
 
 def test_downgrade_to_base_and_upgrade_to_head(rt: Runtime) -> None:
     world = build_world(rt)
-    c.register_case(
-        world.uow(),
-        rt.key,
-        actor=world.actors["clerk.cz"],
-        application=diploma_application(),
-        now=world.tick(),
-    )
+    world.receive(diploma_application(), "clerk.cz")
     engine = rt.engine
     cfg = alembic_config(engine)
     command.downgrade(cfg, "base")
@@ -156,11 +150,70 @@ def test_downgrade_to_base_and_upgrade_to_head(rt: Runtime) -> None:
 
     # The schema works again from scratch.
     again = build_world(rt)
-    view = c.register_case(
-        again.uow(),
-        rt.key,
-        actor=again.actors["clerk.cz"],
-        application=diploma_application(),
-        now=again.tick(),
-    )
-    assert view.case_no.endswith("-0001")
+    case_no = again.receive(diploma_application(), "clerk.cz")
+    assert case_no.endswith("-0001")
+
+
+def alert_links(engine: Engine, column: str) -> None:
+    """alerts names its deadline by `column`, with the unique key of exactly-once alerts
+    and the foreign key to deadlines named after it (and no trace of the other name)."""
+    other = {"deadline_id": "clock_id", "clock_id": "deadline_id"}[column]
+    found = inspect(engine)
+    columns = {c["name"] for c in found.get_columns("alerts")}
+    assert column in columns and other not in columns, columns
+    uniques = {u["name"]: u["column_names"] for u in found.get_unique_constraints("alerts")}
+    assert uniques == {
+        f"uq_alerts_{column}_kind_level": [column, "kind", "level"],
+        "uq_alerts_unit_key_kind_level": ["unit_key", "kind", "level"],
+    }, uniques
+    keys = {
+        f["name"]: (f["constrained_columns"], f["referred_table"])
+        for f in found.get_foreign_keys("alerts")
+    }
+    assert keys[f"fk_alerts_{column}_deadlines"] == ([column], "deadlines"), keys
+    assert not any(other in name for name in keys), keys
+
+
+def test_0003_renames_clock_id_to_deadline_id_both_ways_keeping_alerts(rt: Runtime) -> None:
+    world = build_world(rt)
+    no = world.receive(diploma_application(), "clerk.cz")
+    engine = rt.engine
+    with rt.uow() as uow:
+        deadline = uow.session.scalars(
+            select(Deadline.id).join(Case, Case.id == Deadline.case_id).where(Case.case_no == no)
+        ).one()
+
+    def add_alert(column: str) -> None:
+        with engine.begin() as conn:
+            conn.execute(
+                text(
+                    f"INSERT INTO alerts (kind, level, {column}, recipients, details, created_at)"
+                    " VALUES ('warning', 0, :d, '[]', '{}', CURRENT_TIMESTAMP)"
+                ),
+                {"d": deadline},
+            )
+
+    def alerted(column: str) -> list[int]:
+        with engine.connect() as conn:
+            return list(conn.scalars(text(f"SELECT {column} FROM alerts ORDER BY id")))
+
+    assert current(engine) == head(engine) == "0003"
+    alert_links(engine, "deadline_id")
+    add_alert("deadline_id")
+    with pytest.raises(IntegrityError):
+        add_alert("deadline_id")  # one warning per deadline, whatever the sweepers do
+
+    cfg = alembic_config(engine)
+    command.downgrade(cfg, "0002")
+    assert current(engine) == "0002"
+    alert_links(engine, "clock_id")
+    assert alerted("clock_id") == [deadline]
+    with pytest.raises(IntegrityError):
+        add_alert("clock_id")
+
+    command.upgrade(cfg, "head")
+    assert current(engine) == "0003"
+    alert_links(engine, "deadline_id")
+    assert alerted("deadline_id") == [deadline]
+    with pytest.raises(IntegrityError):
+        add_alert("deadline_id")

@@ -10,7 +10,6 @@ passwords); every test works on a fresh case of its own.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -20,9 +19,32 @@ import pytest
 from sqlalchemy import func, select
 
 from tongban.models import AuditEvent, Case, CaseCounter
-from tongban.services import cases as c
-from tongban.services.actors import check_can_read
-from tongban.services.errors import ScopeDenied
+from tongban.services.cases.receive import receive
+from tongban.services.cases.views import CaseView
+from tongban.services.core.errors import ScopeDenied
+from tongban.services.users.scope import check_can_read
+from tongban.workflow.actions import ACTIONS, ACTIONS_BY_NAME
+from tongban.workflow.commands import (
+    Accept,
+    Approve,
+    CaseCommand,
+    Complete,
+    Deliver,
+    FailIdentity,
+    Forward,
+    MailOriginals,
+    MaterialIn,
+    NotAccept,
+    PassFormalReview,
+    ReceiveOriginals,
+    Refuse,
+    RequestSupplement,
+    ReturnToWindow,
+    Supplement,
+    VerifyIdentity,
+    Withdraw,
+)
+from tongban.workflow.states import Side
 
 from ..world import (
     World,
@@ -67,6 +89,8 @@ CAN_READ = {
 WINDOW = frozenset({"clerk_own_office"})
 HOME = frozenset({"reviewer_own_dept"})
 EITHER = WINDOW | HOME
+# Who may take an action of each side of the action table.
+ALLOWED_FOR_SIDE = {Side.WINDOW: WINDOW, Side.HOME: HOME, Side.EITHER: EITHER}
 
 
 # --- what -------------------------------------------------------------------------------
@@ -85,7 +109,7 @@ def _delivery(role: str) -> Kwargs:
 class Row:
     """One action of the matrix: how to reach a state where it is possible, and who may."""
 
-    fn: Callable[..., c.CaseView]
+    command: type[CaseCommand]
     path: tuple[str, ...]  # names of ROWS to take first, by their rightful actor
     allowed: frozenset[str]
     target: str
@@ -95,62 +119,62 @@ class Row:
 APP = diploma_application()
 
 ROWS: dict[str, Row] = {
-    "pass_formal_review": Row(c.pass_formal_review, (), WINDOW, "formally_reviewed"),
+    "pass_formal_review": Row(PassFormalReview, (), WINDOW, "formally_reviewed"),
     "request_supplement": Row(
-        c.request_supplement,
+        RequestSupplement,
         (),
         WINDOW,
         "supplementing",
         lambda _r: {"notice_items": ["学历证书原件"]},
     ),
-    "record_supplement": Row(
-        c.record_supplement,
+    "supplement": Row(
+        Supplement,
         ("request_supplement",),
         WINDOW,
         "received",
-        lambda _r: {"materials": [c.MaterialIn("chsi_report")]},
+        lambda _r: {"materials": [MaterialIn("chsi_report")]},
     ),
     "not_accept": Row(
-        c.not_accept, (), WINDOW, "not_accepted", lambda _r: {"reasons": ["不属于受理范围"]}
+        NotAccept, (), WINDOW, "not_accepted", lambda _r: {"reasons": ["不属于受理范围"]}
     ),
     "verify_identity": Row(
-        c.verify_identity,
+        VerifyIdentity,
         ("pass_formal_review",),
         WINDOW,
         "identity_verified",
         lambda _r: {"document_number": APP.applicant_id_number},
     ),
     "fail_identity": Row(
-        c.fail_identity,
+        FailIdentity,
         ("pass_formal_review",),
         WINDOW,
         "identity_failed",
         lambda _r: {"reasons": ["人证不一致"]},
     ),
-    "forward": Row(c.forward, ("pass_formal_review", "verify_identity"), WINDOW, "forwarded"),
-    "accept": Row(c.accept, ("pass_formal_review", "verify_identity", "forward"), HOME, "accepted"),
+    "forward": Row(Forward, ("pass_formal_review", "verify_identity"), WINDOW, "forwarded"),
+    "accept": Row(Accept, ("pass_formal_review", "verify_identity", "forward"), HOME, "accepted"),
     "return_to_window": Row(
-        c.return_to_window,
+        ReturnToWindow,
         ("pass_formal_review", "verify_identity", "forward"),
         HOME,
         "returned",
         lambda _r: {"reasons": ["扫描件不清晰"]},
     ),
     "mail_originals": Row(
-        c.mail_originals,
+        MailOriginals,
         ("pass_formal_review", "verify_identity", "forward", "accept"),
         WINDOW,
         "originals_mailed",
         lambda _r: {"carrier": "中国邮政EMS", "tracking_no": "1100000000001"},
     ),
     "receive_originals": Row(
-        c.receive_originals,
+        ReceiveOriginals,
         ("pass_formal_review", "verify_identity", "forward", "accept", "mail_originals"),
         HOME,
         "originals_received",
     ),
     "approve": Row(
-        c.approve,
+        Approve,
         (
             "pass_formal_review",
             "verify_identity",
@@ -163,7 +187,7 @@ ROWS: dict[str, Row] = {
         "approved",
     ),
     "refuse": Row(
-        c.refuse,
+        Refuse,
         (
             "pass_formal_review",
             "verify_identity",
@@ -177,7 +201,7 @@ ROWS: dict[str, Row] = {
         lambda _r: {"reasons": ["学历证书信息无法核实"]},
     ),
     "deliver": Row(
-        c.deliver,
+        Deliver,
         (
             "pass_formal_review",
             "verify_identity",
@@ -192,7 +216,7 @@ ROWS: dict[str, Row] = {
         _delivery,
     ),
     "complete": Row(
-        c.complete,
+        Complete,
         (
             "pass_formal_review",
             "verify_identity",
@@ -206,10 +230,10 @@ ROWS: dict[str, Row] = {
         EITHER,
         "completed",
     ),
-    "withdraw": Row(c.withdraw, (), EITHER, "withdrawn", lambda _r: {"reasons": ["申请人撤回"]}),
+    "withdraw": Row(Withdraw, (), EITHER, "withdrawn", lambda _r: {"reasons": ["申请人撤回"]}),
     # Withdrawal is the applicant's wish: either side records it, also once forwarded.
     "withdraw_after_forwarding": Row(
-        c.withdraw,
+        Withdraw,
         ("pass_formal_review", "verify_identity", "forward"),
         EITHER,
         "withdrawn",
@@ -256,14 +280,12 @@ def _rightful(row: Row, role_hint: str = "") -> str:
 
 def prepared_case(w: World, action: str) -> str:
     """A fresh case in the state where `action` is possible, driven there by rightful actors."""
-    no = c.register_case(
-        w.uow(), w.rt.key, actor=w.actors["clerk.cz"], application=APP, now=w.tick()
-    ).case_no
+    no = w.receive(APP, "clerk.cz")
     for step in ROWS[action].path:
         row = ROWS[step]
         who = _rightful(row, "reviewer_own_dept")  # EITHER steps: deliver by mail, from home
         role = next(k for k, v in ROLES.items() if v == who)
-        row.fn(w.uow(), w.rt.key, actor=w.actors[who], case_no=no, now=w.tick(), **row.kwargs(role))
+        w.act(row.command, who, no, **row.kwargs(role))
     return no
 
 
@@ -277,10 +299,8 @@ def test_action_scope(world: World, action: str, role: str) -> None:
     actor = world.actors[ROLES[role]]
     before = snapshot(world.rt, no)
 
-    def run() -> c.CaseView:
-        return row.fn(
-            world.uow(), world.rt.key, actor=actor, case_no=no, now=world.tick(), **row.kwargs(role)
-        )
+    def run() -> CaseView:
+        return world.act(row.command, ROLES[role], no, **row.kwargs(role))
 
     if _expected(action, role):
         view = run()
@@ -308,15 +328,16 @@ def test_action_scope(world: World, action: str, role: str) -> None:
         assert snapshot(world.rt, no) == before
 
 
-def test_every_case_action_of_the_services_is_in_the_matrix() -> None:
-    offered = {
-        name
-        for name, fn in inspect.getmembers(c, inspect.isfunction)
-        if fn.__module__ == c.__name__
-        and not name.startswith("_")
-        and "case_no" in inspect.signature(fn).parameters
-    }
-    assert offered == {row.fn.__name__ for row in ROWS.values()}
+def test_every_case_action_of_the_table_is_in_the_matrix() -> None:
+    assert {a.command for a in ACTIONS} == {row.command for row in ROWS.values()}
+    assert {a.name for a in ACTIONS} <= set(ROWS)
+    # Each row expects what the table declares: who may take it, and where it leads.
+    for name, row in ROWS.items():
+        action = next(a for a in ACTIONS if a.command is row.command)
+        if name in ACTIONS_BY_NAME:
+            assert ACTIONS_BY_NAME[name] is action, name
+        assert row.allowed == ALLOWED_FOR_SIDE[action.side], name
+        assert row.target == action.target, name
 
 
 # --- registering a case -------------------------------------------------------------------
@@ -339,9 +360,7 @@ def test_register_scope(world: World, role: str) -> None:
 
     before = counts()
     if role.startswith("clerk"):
-        view = c.register_case(
-            world.uow(), world.rt.key, actor=actor, application=app, now=world.tick()
-        )
+        view = receive(world.uow(), app, actor=actor, now=world.tick())
         assert actor.office_code is not None
         assert view.case_no.startswith(actor.office_code + "-")
         assert view.state == "received"
@@ -351,9 +370,7 @@ def test_register_scope(world: World, role: str) -> None:
             assert case.office_id == actor.office_id
     else:
         with pytest.raises(ScopeDenied) as err:
-            c.register_case(
-                world.uow(), world.rt.key, actor=actor, application=app, now=world.tick()
-            )
+            receive(world.uow(), app, actor=actor, now=world.tick())
         assert err.value.code == "scope.denied"
         assert counts() == before
 

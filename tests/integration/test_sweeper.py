@@ -1,5 +1,5 @@
 """The sweeper: warning, overdue and escalation alerts exactly once, catch-up after downtime,
-per-clock error isolation, and two sweeper processes on one PostgreSQL database."""
+per-deadline error isolation, and two sweeper processes on one PostgreSQL database."""
 
 from __future__ import annotations
 
@@ -16,22 +16,22 @@ import pytest
 import structlog
 from sqlalchemy import func, select
 
-from tongban.api.bench_deadlines import NOW as SEEDED_NOW
-from tongban.api.bench_deadlines import seed_clocks
+from tongban.benchmarks.deadlines import NOW as SEEDED_NOW
+from tongban.benchmarks.seeding import seed_deadlines
 from tongban.models import Alert, AuditEvent, Deadline, OutboxMessage
-from tongban.services import cases as c
-from tongban.services import sweeper as sweeper_module
-from tongban.services.audit import verify_chains
-from tongban.services.runtime import Runtime
-from tongban.services.sweeper import sweep
+from tongban.services.audit.chain import verify_chains
+from tongban.services.core.runtime import Runtime
+from tongban.services.deadlines import sweeper as sweeper_module
+from tongban.services.deadlines.sweeper import sweep
+from tongban.workflow.commands import Forward, PassFormalReview, VerifyIdentity
 
 from ..conftest import T0
 from ..deadline_support import (
     all_alerts,
-    clocks_of,
+    deadlines_of,
     do,
+    open_deadline,
     receive_at,
-    running_clock,
     sh,
     system_events,
 )
@@ -51,28 +51,28 @@ def kinds(rt: Runtime) -> list[tuple[str, int]]:
 def test_warning_then_overdue_then_escalations_each_once(world: World) -> None:
     rt = world.rt
     no = receive_at(world, diploma_application(), T0)  # Tue 2026-03-10 09:00, 1 working day
-    clock = running_clock(rt, no)
-    assert (clock.warn_at, clock.due_at) == (sh(2026, 3, 11, 1), sh(2026, 3, 11, 9))
-    assert clock.next_alert_at == clock.warn_at
+    deadline = open_deadline(rt, no)
+    assert (deadline.warn_at, deadline.due_at) == (sh(2026, 3, 11, 1), sh(2026, 3, 11, 9))
+    assert deadline.next_alert_at == deadline.warn_at
 
-    assert sweep(rt, now=sh(2026, 3, 11, 0, 59)).recorded == 0
-    assert sweep(rt, now=sh(2026, 3, 11, 1)).alerts == {"warning": 1}
-    assert sweep(rt, now=sh(2026, 3, 11, 1)).claimed == 0  # nothing more until due
-    assert sweep(rt, now=sh(2026, 3, 11, 9)).alerts == {"overdue": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 11, 0, 59)).recorded == 0
+    assert sweep(rt.uow(), now=sh(2026, 3, 11, 1)).alerts == {"warning": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 11, 1)).claimed == 0  # nothing more until due
+    assert sweep(rt.uow(), now=sh(2026, 3, 11, 9)).alerts == {"overdue": 1}
     # Escalation every 2 working days after the due instant: Fri 09:00, then Tue 09:00.
-    assert sweep(rt, now=sh(2026, 3, 13, 8, 59)).recorded == 0
-    assert sweep(rt, now=sh(2026, 3, 13, 9)).alerts == {"escalation": 1}
-    assert sweep(rt, now=sh(2026, 3, 16, 23)).recorded == 0
-    assert sweep(rt, now=sh(2026, 3, 17, 9)).alerts == {"escalation": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 13, 8, 59)).recorded == 0
+    assert sweep(rt.uow(), now=sh(2026, 3, 13, 9)).alerts == {"escalation": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 16, 23)).recorded == 0
+    assert sweep(rt.uow(), now=sh(2026, 3, 17, 9)).alerts == {"escalation": 1}
     assert kinds(rt) == [("warning", 0), ("overdue", 0), ("escalation", 1), ("escalation", 2)]
 
     alerts = all_alerts(rt)
     assert alerts[0].recipients == ["office:CZ01"]
     assert alerts[1].recipients == ["office:CZ01", "user:supervisor.ah", "user:supervisor.cz"]
     assert alerts[1].stage == "forward" and alerts[1].owner_side == "window"
-    clock = running_clock(rt, no)
-    assert clock.alert_level == 4
-    assert clock.next_alert_at == sh(2026, 3, 19, 9)
+    deadline = open_deadline(rt, no)
+    assert deadline.alert_level == 4
+    assert deadline.next_alert_at == sh(2026, 3, 19, 9)
 
     # Each alert is an audit event of the case, by the system, and the chain still verifies.
     events = system_events(rt, no)
@@ -85,9 +85,9 @@ def test_warning_then_overdue_then_escalations_each_once(world: World) -> None:
     assert {e.actor_name for e in events} == {"system"}
     assert events[1].payload["recipients"] == alerts[1].recipients
     with rt.uow() as uow:
-        assert verify_chains(uow.session, rt.key) == []
         outbox = uow.session.scalars(select(OutboxMessage).order_by(OutboxMessage.id)).all()
         uow.session.expunge_all()
+    assert verify_chains(rt.uow()) == []
     assert len(outbox) == 1 + 3 + 3 + 3
     assert {m.status for m in outbox} == {"pending"}
     assert outbox[0].subject.startswith("【预警】" + no)
@@ -98,14 +98,14 @@ def test_closing_a_stage_in_time_stops_its_alerts(world: World) -> None:
     rt = world.rt
     app = card_application()
     no = receive_at(world, app, T0, clerk="clerk.gc")
-    do(world, c.pass_formal_review, "clerk.gc", no, sh(2026, 3, 10, 10))
-    do(world, c.verify_identity, "clerk.gc", no, sh(2026, 3, 10, 11),
+    do(world, PassFormalReview, "clerk.gc", no, sh(2026, 3, 10, 10))
+    do(world, VerifyIdentity, "clerk.gc", no, sh(2026, 3, 10, 11),
        document_number=app.applicant_id_number)  # fmt: skip
-    do(world, c.forward, "clerk.gc", no, sh(2026, 3, 10, 12))
-    # The forward clock closed in time; the accept clock (2 days from Tue 12:00, home side)
+    do(world, Forward, "clerk.gc", no, sh(2026, 3, 10, 12))
+    # The forward deadline closed in time; the accept deadline (2 days from Tue 12:00, home side)
     # warns at two thirds, 32 working hours: Wed 20:00.
-    assert sweep(rt, now=sh(2026, 3, 11, 19, 59)).recorded == 0
-    assert sweep(rt, now=sh(2026, 3, 11, 20)).alerts == {"warning": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 11, 19, 59)).recorded == 0
+    assert sweep(rt.uow(), now=sh(2026, 3, 11, 20)).alerts == {"warning": 1}
     (alert,) = all_alerts(rt)
     assert (alert.stage, alert.owner_side, alert.recipients) == (
         "accept",
@@ -113,35 +113,35 @@ def test_closing_a_stage_in_time_stops_its_alerts(world: World) -> None:
         ["department:RS320102"],
     )
     # No supervisor covers Nanjing (320102) in the demo: the overdue goes to the admin too.
-    assert sweep(rt, now=sh(2026, 3, 12, 12)).alerts == {"overdue": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 12, 12)).alerts == {"overdue": 1}
     assert all_alerts(rt)[-1].recipients == ["department:RS320102", "admin"]
-    assert [d.stage for d in clocks_of(rt, no) if d.alert_level] == ["accept"]
+    assert [d.stage for d in deadlines_of(rt, no) if d.alert_level] == ["accept"]
 
 
-def test_after_downtime_each_clock_is_caught_up_once(world: World) -> None:
+def test_after_downtime_each_deadline_is_caught_up_once(world: World) -> None:
     rt = world.rt
     a = receive_at(world, diploma_application("101"), sh(2026, 3, 10, 9))  # due Wed 11 09:00
     b = receive_at(world, diploma_application("102"), sh(2026, 3, 11, 10))  # due Thu 12 10:00
     cc = receive_at(world, diploma_application("103"), sh(2026, 3, 16, 16))  # warn Tue 17 08:00
     d = receive_at(world, diploma_application("104"), sh(2026, 3, 17, 8))  # warn Wed 18 00:00
-    # No sweeper ran for a week. The first sweep sends one alert per clock that came due:
+    # No sweeper ran for a week. The first sweep sends one alert per deadline that came due:
     # the most severe owed (overdue, not a stale warning; not a burst of escalations).
-    first = sweep(rt, now=sh(2026, 3, 17, 12))
+    first = sweep(rt.uow(), now=sh(2026, 3, 17, 12))
     assert (first.claimed, first.recorded, first.errors) == (3, 3, 0)
-    by_case = Counter(e.payload["clock_id"] for e in system_events(rt))
+    by_case = Counter(e.payload["deadline_id"] for e in system_events(rt))
     assert sorted(by_case.values()) == [1, 1, 1]
     assert [(e.action) for e in system_events(rt, a)] == ["deadline_overdue"]
     assert [(e.action) for e in system_events(rt, b)] == ["deadline_overdue"]
     assert [(e.action) for e in system_events(rt, cc)] == ["deadline_warning"]
     assert system_events(rt, d) == []
     # A was 4.1 working days late: level 2 + 2 escalation periods, the missed ones skipped.
-    assert running_clock(rt, a).alert_level == 4
+    assert open_deadline(rt, a).alert_level == 4
     assert all_alerts(rt)[0].details["skipped_levels"] == 3
     # Sweeping again, or a second sweeper catching up too, finds nothing more.
-    assert sweep(rt, now=sh(2026, 3, 17, 12)).claimed == 0
+    assert sweep(rt.uow(), now=sh(2026, 3, 17, 12)).claimed == 0
     # A's next escalation is the third period: Wed 11 09:00 + 6 working days = Thu 19 09:00.
-    assert running_clock(rt, a).next_alert_at == sh(2026, 3, 19, 9)
-    later = sweep(rt, now=sh(2026, 3, 19, 9))
+    assert open_deadline(rt, a).next_alert_at == sh(2026, 3, 19, 9)
+    later = sweep(rt.uow(), now=sh(2026, 3, 19, 9))
     # A and B escalate; C and D (due Tue 16:00 and Wed 08:00) are overdue by now.
     assert later.alerts == {"escalation": 2, "overdue": 2}
     assert [(x.kind, x.level) for x in all_alerts(rt) if x.case_id == all_alerts(rt)[0].case_id][
@@ -156,50 +156,52 @@ def _three_overdue_cases(world: World) -> list[int]:
         return list(uow.session.scalars(select(Deadline.id).order_by(Deadline.id)))
 
 
-def test_one_bad_clock_never_stops_the_batch(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_one_bad_deadline_never_stops_the_batch(
+    world: World, monkeypatch: pytest.MonkeyPatch
+) -> None:
     rt = world.rt
     ids = _three_overdue_cases(world)
     bad = ids[1]
     real_plan = sweeper_module._plan
 
-    def flaky(clock: Deadline, *args: object, **kw: object) -> object:
-        if clock.id == bad:
+    def flaky(deadline: Deadline, *args: object, **kw: object) -> object:
+        if deadline.id == bad:
             raise RuntimeError("corrupt guide for this case")
-        return real_plan(clock, *args, **kw)  # type: ignore[arg-type]
+        return real_plan(deadline, *args, **kw)  # type: ignore[arg-type]
 
     monkeypatch.setattr(sweeper_module, "_plan", flaky)
     with structlog.testing.capture_logs() as logs:
-        report = sweep(rt, now=T0 + timedelta(days=7))
+        report = sweep(rt.uow(), now=T0 + timedelta(days=7))
     assert (report.recorded, report.errors) == (2, 1)
-    failed = [e for e in logs if e["event"] == "sweep.clock_failed"]
-    assert [e["clock_id"] for e in failed] == [bad]
+    failed = [e for e in logs if e["event"] == "sweep.deadline_failed"]
+    assert [e["deadline_id"] for e in failed] == [bad]
     with rt.uow() as uow:
-        clock = uow.session.get_one(Deadline, bad)
-        assert (clock.alert_level, clock.next_alert_at) == (0, clock.warn_at)
+        deadline = uow.session.get_one(Deadline, bad)
+        assert (deadline.alert_level, deadline.next_alert_at) == (0, deadline.warn_at)
     # Fixed: the next sweep picks it up, once.
     monkeypatch.setattr(sweeper_module, "_plan", real_plan)
-    assert sweep(rt, now=T0 + timedelta(days=7)).alerts == {"overdue": 1}
-    assert sorted(a.clock_id for a in all_alerts(rt)) == ids
+    assert sweep(rt.uow(), now=T0 + timedelta(days=7)).alerts == {"overdue": 1}
+    assert sorted(a.deadline_id for a in all_alerts(rt)) == ids
 
 
 def test_the_alerts_unique_constraint_is_the_last_line_of_defence(world: World) -> None:
     rt = world.rt
     ids = _three_overdue_cases(world)
     with rt.uow() as uow:
-        # As if another sweeper recorded this alert without moving the clock's marker.
-        clock = uow.session.get_one(Deadline, ids[0])
+        # As if another sweeper recorded this alert without moving the deadline's marker.
+        deadline = uow.session.get_one(Deadline, ids[0])
         uow.session.add(
-            Alert(kind="overdue", level=0, clock_id=clock.id, case_id=clock.case_id,
+            Alert(kind="overdue", level=0, deadline_id=deadline.id, case_id=deadline.case_id,
                   recipients=[], details={}, created_at=T0)
         )  # fmt: skip
         uow.commit()
     with structlog.testing.capture_logs() as logs:
-        report = sweep(rt, now=T0 + timedelta(days=1))
+        report = sweep(rt.uow(), now=T0 + timedelta(days=1))
     assert (report.recorded, report.errors) == (2, 1)
     assert any(e["event"] == "sweep.batch_failed" for e in logs)
-    assert Counter(a.clock_id for a in all_alerts(rt)) == {ids[0]: 1, ids[1]: 1, ids[2]: 1}
+    assert Counter(a.deadline_id for a in all_alerts(rt)) == {ids[0]: 1, ids[1]: 1, ids[2]: 1}
+    assert verify_chains(rt.uow()) == []
     with rt.uow() as uow:
-        assert verify_chains(uow.session, rt.key) == []
         events = uow.session.scalar(
             select(func.count()).select_from(AuditEvent).where(AuditEvent.actor_id.is_(None))
         )
@@ -212,7 +214,7 @@ def test_the_alerts_unique_constraint_is_the_last_line_of_defence(world: World) 
 @pytest.mark.postgres
 def test_two_sweeper_processes_record_every_alert_exactly_once(pg_rt: Runtime) -> None:
     due = 3000
-    seed_clocks(pg_rt, open_clocks=due + 500, due=due)
+    seed_deadlines(pg_rt, open_deadlines=due + 500, due=due, now=SEEDED_NOW)
     ctx = multiprocessing.get_context("spawn")
     barrier = ctx.Barrier(2)
     out = ctx.Queue()
@@ -239,7 +241,7 @@ def test_two_sweeper_processes_record_every_alert_exactly_once(pg_rt: Runtime) -
     with pg_rt.uow() as uow:
         s = uow.session
         assert s.scalar(select(func.count()).select_from(Alert)) == due
-        assert s.scalar(select(func.count(func.distinct(Alert.clock_id)))) == due
+        assert s.scalar(select(func.count(func.distinct(Alert.deadline_id)))) == due
         assert (
             s.scalar(
                 select(func.count()).select_from(AuditEvent).where(AuditEvent.actor_id.is_(None))
@@ -248,13 +250,13 @@ def test_two_sweeper_processes_record_every_alert_exactly_once(pg_rt: Runtime) -
         )
         assert s.scalar(select(func.count(func.distinct(OutboxMessage.alert_id)))) == due
         assert s.scalar(select(func.count()).where(Deadline.next_alert_at <= SEEDED_NOW)) == 0
-        assert verify_chains(s, pg_rt.key) == []
+    assert verify_chains(pg_rt.uow()) == []
 
 
 @pytest.mark.postgres
 def test_two_worker_commands_sweep_notify_and_detect_once(pg_rt: Runtime) -> None:
     due = 600
-    seed_clocks(pg_rt, open_clocks=due + 100, due=due)
+    seed_deadlines(pg_rt, open_deadlines=due + 100, due=due, now=SEEDED_NOW)
     env = {
         **os.environ,
         "TONGBAN_DATABASE_URL": pg_rt.settings.database_url,
@@ -275,11 +277,11 @@ def test_two_worker_commands_sweep_notify_and_detect_once(pg_rt: Runtime) -> Non
     assert sum(sum(s["sweep"]["alerts"].values()) for s in summaries) == due
     with pg_rt.uow() as uow:
         s = uow.session
-        per_clock = s.execute(
-            select(Alert.clock_id, func.count()).where(Alert.clock_id.is_not(None))
-            .group_by(Alert.clock_id)
+        per_deadline = s.execute(
+            select(Alert.deadline_id, func.count()).where(Alert.deadline_id.is_not(None))
+            .group_by(Alert.deadline_id)
         ).all()  # fmt: skip
-        assert len(per_clock) == due and {n for _, n in per_clock} == {1}
+        assert len(per_deadline) == due and {n for _, n in per_deadline} == {1}
         # Every unit with waiting cases and nobody around for a working day: alerted once.
         units = s.execute(
             select(Alert.unit_key, func.count()).where(Alert.kind == "unattended")

@@ -7,12 +7,16 @@ import pytest
 from sqlalchemy import select
 
 from tongban.models import UnitActivity
-from tongban.services import cases as c
+from tongban.services.core.runtime import Runtime
+from tongban.services.deadlines.sweeper import sweep
+from tongban.services.deadlines.unattended import (
+    detect_unattended,
+    record_inbox_view,
+    unit_states,
+)
 from tongban.services.demo import DEMO_PASSWORD
-from tongban.services.runtime import Runtime
-from tongban.services.sweeper import sweep
-from tongban.services.unattended import detect_unattended, record_inbox_view, unit_states
-from tongban.services.users import sign_in
+from tongban.services.users.accounts import sign_in
+from tongban.workflow.commands import Forward, PassFormalReview, RequestSupplement, VerifyIdentity
 
 from ..conftest import T0
 from ..deadline_support import all_alerts, do, receive_at, sh, system_events
@@ -25,7 +29,7 @@ def world(rt: Runtime) -> World:
 
 
 def detect(w: World, *at: int) -> list[str]:
-    return detect_unattended(w.rt, now=sh(*at), days=3).alerted
+    return detect_unattended(w.rt.uow(), now=sh(*at), days=3).alerted
 
 
 def test_unit_with_waiting_cases_and_nobody_around_is_reported_once_per_episode(
@@ -60,14 +64,14 @@ def test_unit_with_waiting_cases_and_nobody_around_is_reported_once_per_episode(
     assert detect(world, 2026, 4, 9, 10) == ["office:CZ01"]
 
     # So does an action on a case.
-    do(world, c.pass_formal_review, "clerk.cz", no, sh(2026, 4, 10, 10))
+    do(world, PassFormalReview, "clerk.cz", no, sh(2026, 4, 10, 10))
     assert detect(world, 2026, 4, 14, 10) == []
     # A case paused for a supplement waits on the applicant, not on the unit; a forwarded one
     # waits on the home department.
-    do(world, c.request_supplement, "clerk.cz", no2, sh(2026, 4, 14, 11), notice_items=["x"])
-    do(world, c.verify_identity, "clerk.cz", no, sh(2026, 4, 14, 12),
+    do(world, RequestSupplement, "clerk.cz", no2, sh(2026, 4, 14, 11), notice_items=["x"])
+    do(world, VerifyIdentity, "clerk.cz", no, sh(2026, 4, 14, 12),
        document_number=app.applicant_id_number)  # fmt: skip
-    do(world, c.forward, "clerk.cz", no, sh(2026, 4, 14, 13))
+    do(world, Forward, "clerk.cz", no, sh(2026, 4, 14, 13))
     assert detect(world, 2026, 5, 29, 10) == ["department:GZ330106"]
     assert [a.unit_key for a in all_alerts(rt) if a.kind == "unattended"] == [
         "office:CZ01",
@@ -87,10 +91,10 @@ def test_alerts_by_the_system_are_not_attention(world: World) -> None:
     rt = world.rt
     app = card_application()
     no = receive_at(world, app, T0, clerk="clerk.gc")
-    do(world, c.pass_formal_review, "clerk.gc", no, T0)
-    do(world, c.verify_identity, "clerk.gc", no, T0, document_number=app.applicant_id_number)
-    do(world, c.forward, "clerk.gc", no, T0)  # now waiting on RS320102 (Nanjing)
-    sweep(rt, now=sh(2026, 3, 13, 10))  # warning and overdue: system events on the case
+    do(world, PassFormalReview, "clerk.gc", no, T0)
+    do(world, VerifyIdentity, "clerk.gc", no, T0, document_number=app.applicant_id_number)
+    do(world, Forward, "clerk.gc", no, T0)  # now waiting on RS320102 (Nanjing)
+    sweep(rt.uow(), now=sh(2026, 3, 13, 10))  # warning and overdue: system events on the case
     assert detect(world, 2026, 3, 13, 9) == ["department:RS320102"]
     (alert,) = [a for a in all_alerts(rt) if a.kind == "unattended"]
     assert alert.recipients == ["admin"]  # nobody supervises Nanjing in the demo

@@ -17,11 +17,9 @@ from tongban.workflow.calendar import (
     Reckoning,
     Span,
     WorkCalendar,
-    add_working_days,
     add_working_seconds,
     due_date,
     warning_instant,
-    working_days_between,
     working_seconds_between,
 )
 
@@ -63,6 +61,15 @@ amounts = st.integers(min_value=0, max_value=60 * SECONDS_PER_DAY)
 calendars = st.sampled_from([DEFAULT, LOADED_2027])
 
 
+def add_days(cal: WorkCalendar, start: datetime, days: int) -> Reckoning:
+    """`days` x 86,400 seconds of working time on from `start`."""
+    return add_working_seconds(cal, start, days * SECONDS_PER_DAY)
+
+
+def working(cal: WorkCalendar, d: date) -> bool:
+    return cal.day_kind(d).working
+
+
 def sh(year: int, month: int, day: int, hour: int = 0, minute: int = 0, sec: int = 0) -> datetime:
     return datetime(year, month, day, hour, minute, sec, tzinfo=SHANGHAI)
 
@@ -90,15 +97,15 @@ def test_result_is_earliest_instant_on_a_working_day(
     instant = add_working_seconds(cal, start, n).instant
     assert instant.tzinfo is SHANGHAI
     assert instant > start
-    assert cal.is_working_day(due_date(instant))
+    assert working(cal, due_date(instant))
     # One second earlier is one working second short: the result is not later than needed.
     assert working_seconds_between(cal, start, instant - timedelta(seconds=1)).seconds == n - 1
 
 
 @given(calendars, instants, st.integers(min_value=1, max_value=60))
 def test_whole_days_end_on_a_working_day(cal: WorkCalendar, start: datetime, days: int) -> None:
-    result = add_working_days(cal, start, days)
-    assert cal.is_working_day(due_date(result.instant))
+    result = add_days(cal, start, days)
+    assert working(cal, due_date(result.instant))
     assert result == add_working_seconds(cal, start, days * SECONDS_PER_DAY)
 
 
@@ -129,7 +136,7 @@ def test_add_is_strictly_monotone(cal: WorkCalendar, start: datetime, m: int, n:
 
 
 @given(calendars, instants, amounts, amounts)
-def test_add_composes_like_a_paused_clock(
+def test_add_composes_like_a_paused_deadline(
     cal: WorkCalendar, start: datetime, m: int, n: int
 ) -> None:
     # Stopping after m seconds and resuming for n more is the same as running m + n at once.
@@ -182,7 +189,7 @@ def test_official_holidays(off_first: date, off_last: date, makeup: list[date]) 
     # The ordinary weekdays just outside the break are working days.
     for d in (off_first - timedelta(days=1), off_last + timedelta(days=1)):
         if d.weekday() < 5:
-            assert DEFAULT.is_working_day(d), d
+            assert working(DEFAULT, d), d
 
 
 def test_day_kind_names_and_sources() -> None:
@@ -199,7 +206,7 @@ def test_day_kind_names_and_sources() -> None:
     assert LOADED_2027.day_kind(date(2027, 1, 1)) == DayInfo(date(2027, 1, 1), False, "admin")
     assert LOADED_2027.day_kind(date(2027, 1, 4)) == DayInfo(date(2027, 1, 4), True, "admin")
     assert LOADED_2027.day_kind(date(2027, 2, 20)) == DayInfo(date(2027, 2, 20), True, "admin")
-    assert not LOADED_2027.is_working_day(date(2027, 2, 8))  # a Monday inside the break
+    assert not working(LOADED_2027, date(2027, 2, 8))  # a Monday inside the break
 
 
 def test_known_years() -> None:
@@ -224,7 +231,7 @@ def test_known_years() -> None:
         (sh(2024, 9, 27, 15), 1, sh(2024, 9, 29, 15)),
         # 2024 除夕 (Feb 9) is a working day; Feb 10-17 off; Sun Feb 18 worked.
         (sh(2024, 2, 9, 10), 1, sh(2024, 2, 18, 10)),
-        # Received Saturday: the clock starts on the make-up Sunday Feb 4 at 00:00.
+        # Received Saturday: the deadline starts on the make-up Sunday Feb 4 at 00:00.
         (sh(2024, 2, 3, 12), 1, sh(2024, 2, 5)),
         # 2025 春节: 10h Fri Jan 24, Sat off, Sun Jan 26 worked (34h), 14h on Mon Jan 27.
         (sh(2025, 1, 24, 14), 2, sh(2025, 1, 27, 14)),
@@ -244,18 +251,19 @@ def test_known_years() -> None:
     ],
 )
 def test_hand_computed_deadlines(received: datetime, limit_days: int, due: datetime) -> None:
-    result = add_working_days(DEFAULT, received, limit_days)
+    result = add_days(DEFAULT, received, limit_days)
     assert result == Reckoning(due, False, ())
     assert working_seconds_between(DEFAULT, received, due) == Span(
         limit_days * SECONDS_PER_DAY, False
     )
-    assert working_days_between(DEFAULT, received, due) == limit_days
+    # Exactly limit_days whole working days, to the second (working_days_between is gone).
+    assert working_seconds_between(DEFAULT, received, due).seconds == limit_days * SECONDS_PER_DAY
 
 
 def test_received_in_another_zone() -> None:
     # 2024-09-27 07:00 UTC is Fri 15:00 in Shanghai.
     received = datetime(2024, 9, 27, 7, tzinfo=ZoneInfo("UTC"))
-    assert add_working_days(DEFAULT, received, 1).instant == sh(2024, 9, 29, 15)
+    assert add_days(DEFAULT, received, 1).instant == sh(2024, 9, 29, 15)
 
 
 def test_due_date_midnight_belongs_to_the_previous_day() -> None:
@@ -271,14 +279,14 @@ def test_due_date_midnight_belongs_to_the_previous_day() -> None:
 
 def test_case_running_into_an_unpublished_year() -> None:
     received = sh(2026, 12, 20, 10)  # a Sunday
-    guess = add_working_days(DEFAULT, received, 20)
+    guess = add_days(DEFAULT, received, 20)
     # Dec 21-25 and 28-31 (9 days), then weekdays only: Jan 1, 4-8, 11-15 (11 days).
     assert guess.instant == sh(2027, 1, 16)
     assert due_date(guess.instant) == date(2027, 1, 15)
     assert guess.uncertain
     assert guess.uncertain_dates == tuple(date(2027, 1, d) for d in range(1, 6))
 
-    loaded = add_working_days(LOADED_2027, received, 20)
+    loaded = add_days(LOADED_2027, received, 20)
     # 元旦 Jan 1 is off, so the 20th working day becomes Monday Jan 18.
     assert loaded == Reckoning(sh(2027, 1, 19), False, ())
     assert due_date(loaded.instant) == date(2027, 1, 18)
@@ -289,14 +297,14 @@ def test_case_running_into_an_unpublished_year() -> None:
 
 def test_explicit_day_without_loaded_year_moves_due_but_stays_uncertain() -> None:
     cal = WorkCalendar(CalendarData(days={date(2027, 1, 1): False}))
-    result = add_working_days(cal, sh(2026, 12, 20, 10), 20)
+    result = add_days(cal, sh(2026, 12, 20, 10), 20)
     assert result.instant == sh(2027, 1, 19)
     assert result.uncertain
     assert result.uncertain_dates[0] == date(2027, 1, 2)
 
 
 def test_stopping_at_midnight_before_unknown_year_is_certain() -> None:
-    result = add_working_days(DEFAULT, sh(2026, 12, 31), 1)
+    result = add_days(DEFAULT, sh(2026, 12, 31), 1)
     assert result == Reckoning(sh(2027, 1, 1), False, ())
     assert working_seconds_between(DEFAULT, sh(2026, 12, 31), sh(2027, 1, 1)) == Span(
         SECONDS_PER_DAY, False
@@ -306,7 +314,7 @@ def test_stopping_at_midnight_before_unknown_year_is_certain() -> None:
 
 
 def test_uncertain_dates_are_capped_at_five() -> None:
-    result = add_working_days(DEFAULT, sh(2027, 3, 1), 30)
+    result = add_days(DEFAULT, sh(2027, 3, 1), 30)
     assert result.uncertain
     assert len(result.uncertain_dates) == 5
     assert result.uncertain_dates[0] == date(2027, 3, 1)
@@ -314,19 +322,19 @@ def test_uncertain_dates_are_capped_at_five() -> None:
 
 def test_admin_overrides_package_in_a_package_year() -> None:
     extra_holiday = WorkCalendar(CalendarData(days={date(2024, 10, 8): False}))
-    assert add_working_days(extra_holiday, sh(2024, 9, 30, 9), 1).instant == sh(2024, 10, 9, 9)
+    assert add_days(extra_holiday, sh(2024, 9, 30, 9), 1).instant == sh(2024, 10, 9, 9)
     # A fully loaded year replaces the package: unlisted dates follow the weekday rule.
     replaced = WorkCalendar(CalendarData(years=frozenset({2024})))
-    assert replaced.is_working_day(date(2024, 10, 1))
-    assert not replaced.is_working_day(date(2024, 9, 29))
-    assert add_working_days(replaced, sh(2024, 9, 30, 9), 1).instant == sh(2024, 10, 1, 9)
+    assert working(replaced, date(2024, 10, 1))
+    assert not working(replaced, date(2024, 9, 29))
+    assert add_days(replaced, sh(2024, 9, 30, 9), 1).instant == sh(2024, 10, 1, 9)
 
 
 def test_calendar_data_is_snapshotted_and_validated() -> None:
     source = {date(2024, 10, 8): False}
     cal = WorkCalendar(CalendarData(days=source))
     source[date(2024, 10, 8)] = True
-    assert not cal.is_working_day(date(2024, 10, 8))
+    assert not working(cal, date(2024, 10, 8))
     with pytest.raises(TypeError):
         CalendarData(days={datetime(2027, 1, 1): False})
     with pytest.raises(TypeError):
@@ -339,7 +347,7 @@ def test_calendar_data_is_snapshotted_and_validated() -> None:
 def test_zero_returns_start_even_on_a_rest_day() -> None:
     saturday = sh(2024, 3, 9, 10, 30)
     assert add_working_seconds(DEFAULT, saturday, 0) == Reckoning(saturday, False, ())
-    assert add_working_days(DEFAULT, saturday, 1).instant == sh(2024, 3, 12)
+    assert add_days(DEFAULT, saturday, 1).instant == sh(2024, 3, 12)
 
 
 def test_sub_second_parts_are_dropped() -> None:
@@ -372,11 +380,11 @@ def test_naive_datetimes_are_rejected() -> None:
     with pytest.raises(ValueError, match="timezone-aware"):
         add_working_seconds(DEFAULT, naive, 1)
     with pytest.raises(ValueError, match="timezone-aware"):
-        add_working_days(DEFAULT, naive, 1)
+        add_days(DEFAULT, naive, 1)
     with pytest.raises(ValueError, match="end must be a timezone-aware"):
         working_seconds_between(DEFAULT, aware, naive)
     with pytest.raises(ValueError, match="start must be a timezone-aware"):
-        working_days_between(DEFAULT, naive, aware)
+        working_seconds_between(DEFAULT, naive, aware)
     with pytest.raises(ValueError, match="timezone-aware"):
         warning_instant(DEFAULT, naive, 10)
     with pytest.raises(ValueError, match="timezone-aware"):
@@ -387,8 +395,6 @@ def test_negative_amounts_are_rejected() -> None:
     start = sh(2024, 3, 4, 10)
     with pytest.raises(ValueError, match="seconds must be >= 0"):
         add_working_seconds(DEFAULT, start, -1)
-    with pytest.raises(ValueError, match="days must be >= 0"):
-        add_working_days(DEFAULT, start, -1)
     with pytest.raises(ValueError, match="limit_seconds must be >= 0"):
         warning_instant(DEFAULT, start, -1)
     with pytest.raises(ValueError, match="fraction"):
@@ -399,7 +405,7 @@ def test_negative_amounts_are_rejected() -> None:
 
 def test_dates_not_datetimes() -> None:
     with pytest.raises(TypeError):
-        DEFAULT.is_working_day(datetime(2024, 10, 1, tzinfo=SHANGHAI))
+        working(DEFAULT, datetime(2024, 10, 1, tzinfo=SHANGHAI))
 
 
 # --- the package against the State Council notices, as a property ---------------------------
@@ -446,7 +452,7 @@ def official_starts(draw: st.DrawFn) -> tuple[int, date, int, int]:
 def test_official_windows_match_the_package() -> None:
     for first, last, rest, makeup in OFFICIAL_WINDOWS:
         for d in days(first, last):
-            assert DEFAULT.is_working_day(d) == official_working(d, rest, makeup), d
+            assert working(DEFAULT, d) == official_working(d, rest, makeup), d
 
 
 @given(official_starts())
@@ -457,7 +463,7 @@ def test_deadlines_around_chunjie_and_guoqing_are_exact(case: tuple[int, date, i
         d for d in days(start, start + timedelta(days=34)) if official_working(d, rest, makeup)
     ]
     received = sh(start.year, start.month, start.day, hour)
-    result = add_working_days(DEFAULT, received, n)
+    result = add_days(DEFAULT, received, n)
     # Hand rule: on a working day at hour h > 0 the time runs out on the n-th working day
     # after it at hour h; otherwise (a rest day, or midnight) at the end of the n-th working
     # day counting from the start date.
@@ -467,7 +473,9 @@ def test_deadlines_around_chunjie_and_guoqing_are_exact(case: tuple[int, date, i
         end = working[n - 1] + timedelta(days=1)
         expected = sh(end.year, end.month, end.day)
     assert result == Reckoning(expected, False, ())
-    assert working_days_between(DEFAULT, received, result.instant) == n
+    assert working_seconds_between(DEFAULT, received, result.instant) == Span(
+        n * SECONDS_PER_DAY, False
+    )
     assert sum(1 for d in working if d <= due_date(result.instant)) == n + (
         1 if working[0] == start and hour > 0 else 0
     )

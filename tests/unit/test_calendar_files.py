@@ -7,14 +7,14 @@ from pathlib import Path
 
 import pytest
 
-from tongban.services.calendars import (
+from tongban.services.calendar.files import (
     CalendarFileInvalid,
     DayEntry,
     parse_calendar_csv,
     parse_calendar_yaml,
     read_calendar_file,
 )
-from tongban.services.errors import InvalidInput
+from tongban.services.core.errors import InvalidInput
 
 DATA = Path(__file__).parent.parent / "data"
 

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from tongban.workflow.delivery import DeliveryMethod
 from tongban.workflow.guide import missing_materials, originals_to_mail, parse_config
 from tongban.workflow.stages import Stage
-from tongban.workflow.states import DeliveryMethod
 
 FRONT = {
     "item": "1-01",

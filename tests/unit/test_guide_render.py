@@ -10,9 +10,9 @@ import pytest
 from pypdf import PdfReader
 from typer.testing import CliRunner
 
-from tongban.api.cli import app
-from tongban.services.errors import NotFound
-from tongban.services.guide_render import (
+from tongban.api.cli.main import app
+from tongban.services.core.errors import NotFound
+from tongban.services.guides.render import (
     BANNER_LEAD,
     GuideDocument,
     column_widths,
@@ -21,7 +21,7 @@ from tongban.services.guide_render import (
     render_markdown,
     render_pdf,
 )
-from tongban.services.guide_validation import SECTIONS
+from tongban.services.guides.validation import SECTIONS
 
 RED_FILL = b".690196 0 0 rg"  # #B00000, the banner and footer colour, as a PDF fill operator
 

@@ -13,17 +13,17 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from tongban.api.cli import app
-from tongban.services.catalog import read_catalog
-from tongban.services.guide_scaffold import default_guide, default_mode, scaffold_guides
-from tongban.services.guide_validation import (
+from tongban.api.cli.main import app
+from tongban.services.catalog.items import read_catalog
+from tongban.services.guides.scaffold import default_guide, default_mode, scaffold_guides
+from tongban.services.guides.store import guide_folder, split_front_matter
+from tongban.services.guides.validation import (
     SECTIONS,
     GuideError,
     catalog_index,
     validate_folder,
     validate_guide,
 )
-from tongban.services.guides import guide_folder, split_front_matter
 
 COMPLETE = {"1-01", "2-21", "2-61"}  # written by hand; every other guide is a default
 CODES = {row["code"] for row in read_catalog()}

@@ -12,16 +12,19 @@ from typing import Any
 import pytest
 import structlog
 
-from tongban.services import cases as c
-from tongban.services.demo import company_code, person_id
-from tongban.services.errors import TransitionError
-from tongban.services.logs import mask_identity_numbers
-from tongban.services.runtime import Runtime
+from tongban.services.cases import act as act_module
+from tongban.services.cases import receive as receive_module
+from tongban.services.core.errors import TransitionError
+from tongban.services.core.logs import mask_identity_numbers
+from tongban.services.core.runtime import Runtime
+from tongban.services.demo import person_id
+from tongban.workflow.commands import Accept, PassFormalReview, VerifyIdentity
+from tongban.workflow.identity import uscc_check_char
 
 from ..world import build_world, diploma_application
 
 ID = person_id("341702", "19900315", "123")
-CREDIT = company_code("91341700MA2N00001")
+CREDIT = "91341700MA2N00001" + uscc_check_char("91341700MA2N00001")
 # A number whose check character is X, to see the lower-case x typed at a window.
 ID_X = next(
     n for n in (person_id("110101", "19800101", f"{i:03d}") for i in range(1000)) if n[-1] == "X"
@@ -97,7 +100,7 @@ def test_the_configured_pipeline_masks_and_writes_json_off_a_terminal() -> None:
     script = textwrap.dedent(
         f"""
         import structlog
-        from tongban.services.logs import configure_logging
+        from tongban.services.core.logs import configure_logging
         configure_logging()
         structlog.get_logger("t").info(
             "case.action", case_no="CZ01-20260310-0001", user="clerk.cz",
@@ -122,10 +125,12 @@ def test_the_configured_pipeline_masks_and_writes_json_off_a_terminal() -> None:
 def uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """`capture_logs` cannot see a logger cached under an earlier configuration, and other
     tests in this process may have run `configure_logging` (which caches on first use):
-    start from structlog's defaults with a fresh logger proxy for the cases module."""
+    start from structlog's defaults with fresh logger proxies for the case modules (the
+    receipt and the actions log from their own modules)."""
     saved = structlog.get_config()
     structlog.reset_defaults()
-    monkeypatch.setattr(c, "log", structlog.get_logger("tongban.cases"))
+    monkeypatch.setattr(receive_module, "log", structlog.get_logger("tongban.cases"))
+    monkeypatch.setattr(act_module, "log", structlog.get_logger("tongban.cases"))
     yield
     structlog.configure(**saved)
 
@@ -134,16 +139,13 @@ def uncached_logging(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 def test_an_action_logs_exactly_one_case_action_line(sqlite_rt: Runtime) -> None:
     w = build_world(sqlite_rt)
     app = diploma_application()
-    clerk = w.actors["clerk.cz"]
     with structlog.testing.capture_logs() as receipt:
-        no = c.register_case(
-            w.uow(), sqlite_rt.key, actor=clerk, application=app, now=w.tick()
-        ).case_no
+        no = w.receive(app, "clerk.cz")
     assert [e["event"] for e in receipt] == ["case.receive"]
     assert (receipt[0]["case_no"], receipt[0]["user"]) == (no, "clerk.cz")
 
     with structlog.testing.capture_logs() as logs:
-        c.pass_formal_review(w.uow(), sqlite_rt.key, actor=clerk, case_no=no, now=w.tick())
+        w.act(PassFormalReview, "clerk.cz", no)
     assert [e["event"] for e in logs] == ["case.action"]
     entry = logs[0]
     assert (entry["case_no"], entry["user"], entry["action"]) == (
@@ -154,14 +156,7 @@ def test_an_action_logs_exactly_one_case_action_line(sqlite_rt: Runtime) -> None
     assert (entry["from_state"], entry["to_state"]) == ("received", "formally_reviewed")
 
     with structlog.testing.capture_logs() as logs:
-        c.verify_identity(
-            w.uow(),
-            sqlite_rt.key,
-            actor=clerk,
-            case_no=no,
-            now=w.tick(),
-            document_number=app.applicant_id_number,
-        )
+        w.act(VerifyIdentity, "clerk.cz", no, document_number=app.applicant_id_number)
     assert [e["event"] for e in logs] == ["case.action"]
     assert app.applicant_id_number not in repr(logs)  # the document number is not logged raw
 
@@ -169,15 +164,9 @@ def test_an_action_logs_exactly_one_case_action_line(sqlite_rt: Runtime) -> None
 @pytest.mark.usefixtures("uncached_logging")
 def test_a_refused_action_logs_a_refusal_and_no_action(sqlite_rt: Runtime) -> None:
     w = build_world(sqlite_rt)
-    no = c.register_case(
-        w.uow(),
-        sqlite_rt.key,
-        actor=w.actors["clerk.cz"],
-        application=diploma_application(),
-        now=w.tick(),
-    ).case_no
+    no = w.receive(diploma_application(), "clerk.cz")
     with structlog.testing.capture_logs() as logs, pytest.raises(TransitionError):
-        c.accept(w.uow(), sqlite_rt.key, actor=w.actors["reviewer.gz"], case_no=no, now=w.tick())
+        w.act(Accept, "reviewer.gz", no)
     assert [e["event"] for e in logs] == ["case.refused"]
     assert (logs[0]["case_no"], logs[0]["user"], logs[0]["action"], logs[0]["code"]) == (
         no,

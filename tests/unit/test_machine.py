@@ -1,214 +1,257 @@
-"""The pure lifecycle machine: legal paths, refusals with reasons, and random action sequences."""
+"""The pure lifecycle machine, built from the action table: legal paths, refusals with
+reasons, what each side is offered, and random action sequences."""
 
 from __future__ import annotations
+
+import dataclasses
+from typing import Any
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from tongban.workflow.guards import ActionInput, CaseFacts
-from tongban.workflow.machine import (
-    MACHINE,
-    TRANSITIONS,
-    TransitionNotAllowed,
-    TransitionRefused,
-    available_actions,
-    fire,
+from tongban.workflow.actions import ACTIONS, ACTIONS_BY_NAME, Action
+from tongban.workflow.commands import (
+    Accept,
+    Approve,
+    CaseCommand,
+    Complete,
+    Deliver,
+    FailIdentity,
+    Forward,
+    MailOriginals,
+    NotAccept,
+    PassFormalReview,
+    ReceiveOriginals,
+    Refuse,
+    RequestSupplement,
+    ReturnToWindow,
+    Supplement,
+    VerifyIdentity,
 )
-from tongban.workflow.stages import ClockOp, Stage, clock_changes, stage_of
-from tongban.workflow.states import (
-    ACTION_SIDE,
-    FINAL_STATES,
-    Action,
-    DeliveryMethod,
-    Side,
-    State,
-)
+from tongban.workflow.deadlines import DeadlineOp, deadline_changes
+from tongban.workflow.delivery import DeliveryMethod
+from tongban.workflow.guards import CaseFacts
+from tongban.workflow.machine import MACHINE, Refused, fire, options
+from tongban.workflow.stages import Stage, stage_of
+from tongban.workflow.states import BEFORE_DECISION, FINAL_STATES, Side, State
 
-WINDOW = ActionInput(side=Side.WINDOW)
-HOME = ActionInput(side=Side.HOME)
+ID = "341702199003151236"
+NO = "CZ01-20260310-0001"
 
 
-def good_input(action: Action) -> ActionInput:
-    """An input every guard accepts (the side comes from the action's owner)."""
-    side = Side.HOME if ACTION_SIDE[action] is Side.HOME else Side.WINDOW
-    if action is Action.DELIVER:
-        side = Side.HOME
-    return ActionInput(
-        side=side,
-        reasons=("理由",),
-        notice_items=("身份证复印件",),
-        carrier="EMS",
-        tracking_no="1100",
-        delivery_method=DeliveryMethod.MAIL,
-    )
+def good(cls: type[CaseCommand]) -> CaseCommand:
+    """A command every check accepts (given a case registered with ID)."""
+    extra: dict[str, Any] = {
+        RequestSupplement: {"notice_items": ("身份证复印件",)},
+        NotAccept: {"reasons": ("理由",)},
+        FailIdentity: {"reasons": ("理由",)},
+        ReturnToWindow: {"reasons": ("理由",)},
+        Refuse: {"reasons": ("理由",)},
+        VerifyIdentity: {"document_number": ID},
+        MailOriginals: {"carrier": "EMS", "tracking_no": "1100"},
+        Deliver: {"method": DeliveryMethod.MAIL, "carrier": "EMS", "tracking_no": "1100"},
+        Supplement: {"materials": ()},
+    }.get(cls, {})
+    return cls(case_no=NO, **extra)
 
 
-def run(path: list[Action], originals: bool = False) -> CaseFacts:
-    facts = CaseFacts(State.RECEIVED.value, originals_required=originals)
-    for action in path:
-        outcome = fire(facts, action, good_input(action))
-        facts = CaseFacts(
-            outcome.target.value,
-            originals_required=originals,
-            originals_arrived=facts.originals_arrived or action is Action.RECEIVE_ORIGINALS,
+def side_for(action: Action) -> Side:
+    # Mail delivery (the good command) is the home side's.
+    return Side.HOME if action.side is Side.EITHER else action.side
+
+
+def run(path: list[type[CaseCommand]], originals: bool = False) -> CaseFacts:
+    facts = CaseFacts(State.RECEIVED, originals_required=originals, applicant_id_number=ID)
+    for cls in path:
+        action = next(a for a in ACTIONS if a.command is cls)
+        outcome = fire(facts, good(cls), side_for(action))
+        facts = dataclasses.replace(
+            facts,
+            state=outcome.target,
+            originals_arrived=facts.originals_arrived or outcome.originals_arrive,
         )
     return facts
 
 
-FRONT = [Action.PASS_FORMAL_REVIEW, Action.VERIFY_IDENTITY, Action.FORWARD, Action.ACCEPT]
+FRONT: list[type[CaseCommand]] = [PassFormalReview, VerifyIdentity, Forward, Accept]
 
 
 def test_happy_path_with_originals() -> None:
-    path = [
-        *FRONT,
-        Action.MAIL_ORIGINALS,
-        Action.RECEIVE_ORIGINALS,
-        Action.APPROVE,
-        Action.DELIVER,
-        Action.COMPLETE,
-    ]
-    assert run(path, originals=True).state == State.COMPLETED
+    path = [*FRONT, MailOriginals, ReceiveOriginals, Approve, Deliver, Complete]
+    assert run(path, originals=True).state is State.COMPLETED
 
 
 def test_happy_path_without_originals_skips_the_mailing_step() -> None:
     facts = run([*FRONT], originals=False)
-    with pytest.raises(TransitionRefused) as err:
-        fire(facts, Action.MAIL_ORIGINALS, good_input(Action.MAIL_ORIGINALS))
+    with pytest.raises(Refused) as err:
+        fire(facts, good(MailOriginals), Side.WINDOW)
     assert err.value.code == "originals.not_required"
-    assert run([*FRONT, Action.APPROVE, Action.DELIVER, Action.COMPLETE]).state == State.COMPLETED
+    assert run([*FRONT, Approve, Deliver, Complete]).state is State.COMPLETED
 
 
 def test_decision_before_originals_is_refused_with_the_reason() -> None:
     facts = run(FRONT, originals=True)
-    with pytest.raises(TransitionRefused) as err:
-        fire(facts, Action.APPROVE, HOME)
+    with pytest.raises(Refused) as err:
+        fire(facts, good(Approve), Side.HOME)
     assert err.value.code == "decision.originals_missing"
     assert "原件尚未寄达" in str(err.value)
 
 
 def test_not_allowed_names_state_and_action_in_chinese() -> None:
-    with pytest.raises(TransitionNotAllowed) as err:
-        fire(CaseFacts(State.RECEIVED.value), Action.ACCEPT, HOME)
-    assert str(err.value) == "案件当前为「已收件」，不能执行「受理」。"
+    with pytest.raises(Refused) as err:
+        fire(CaseFacts(State.RECEIVED), good(Accept), Side.HOME)
+    assert err.value.code == "transition.not_allowed"
+    assert str(err.value) == "办件当前为「已收件」，不能执行「受理」。"
 
 
-@pytest.mark.parametrize(
-    "action", [Action.NOT_ACCEPT, Action.RETURN, Action.REFUSE, Action.FAIL_IDENTITY]
-)
-def test_reasons_are_required(action: Action) -> None:
-    source = next(s[0] for a, s, _ in TRANSITIONS if a is action)
-    facts = CaseFacts(source.value)
-    with pytest.raises(TransitionRefused) as err:
-        fire(facts, action, ActionInput(side=Side.HOME, reasons=("  ",)))
+@pytest.mark.parametrize("cls", [NotAccept, ReturnToWindow, Refuse, FailIdentity])
+def test_reasons_are_required(cls: type[CaseCommand]) -> None:
+    action = next(a for a in ACTIONS if a.command is cls)
+    with pytest.raises(Refused) as err:
+        fire(CaseFacts(action.sources[0]), cls(case_no=NO, reasons=("  ",)), action.side)  # type: ignore[call-arg]
     assert err.value.code == "transition.reason_required"
+    assert action.label in str(err.value)
 
 
-def test_supplement_requires_a_one_time_notice_and_pauses_the_clock() -> None:
-    with pytest.raises(TransitionRefused) as err:
-        fire(CaseFacts("received"), Action.REQUEST_SUPPLEMENT, WINDOW)
+def test_supplement_requires_a_one_time_notice_and_pauses_the_deadline() -> None:
+    with pytest.raises(Refused) as err:
+        fire(CaseFacts(State.RECEIVED), RequestSupplement(case_no=NO, notice_items=()), Side.WINDOW)
     assert err.value.code == "supplement.notice_empty"
-    out = fire(
-        CaseFacts("received"),
-        Action.REQUEST_SUPPLEMENT,
-        ActionInput(side=Side.WINDOW, notice_items=("学历证书原件",)),
-    )
-    assert out.clocks == (ClockOp("pause", Stage.FORWARD),)
-    back = fire(CaseFacts("supplementing"), Action.SUPPLEMENT, WINDOW)
-    assert back.clocks == (ClockOp("resume", Stage.FORWARD),)
+    out = fire(CaseFacts(State.RECEIVED), good(RequestSupplement), Side.WINDOW)
+    assert out.deadlines == (DeadlineOp("pause", Stage.FORWARD),)
+    back = fire(CaseFacts(State.SUPPLEMENTING), good(Supplement), Side.WINDOW)
+    assert back.deadlines == (DeadlineOp("resume", Stage.FORWARD),)
 
 
 def test_delivery_method_must_match_the_side() -> None:
-    facts = CaseFacts(State.APPROVED.value)
-    window_pickup = ActionInput(side=Side.HOME, delivery_method=DeliveryMethod.WINDOW)
-    with pytest.raises(TransitionRefused) as err:
-        fire(facts, Action.DELIVER, window_pickup)
+    facts = CaseFacts(State.APPROVED)
+    pickup = Deliver(case_no=NO, method=DeliveryMethod.WINDOW)
+    with pytest.raises(Refused) as err:
+        fire(facts, pickup, Side.HOME)
     assert err.value.code == "delivery.wrong_side"
-    ok = fire(
-        facts, Action.DELIVER, ActionInput(side=Side.WINDOW, delivery_method=DeliveryMethod.WINDOW)
-    )
-    assert ok.target is State.DELIVERED
+    assert fire(facts, pickup, Side.WINDOW).target is State.DELIVERED
 
 
-def test_withdraw_is_allowed_before_the_decision_only() -> None:
+def test_the_identity_document_is_checked_against_the_registered_number() -> None:
+    facts = CaseFacts(State.FORMALLY_REVIEWED, applicant_id_number=ID)
+    other = VerifyIdentity(case_no=NO, document_number="110101199003070070")
+    with pytest.raises(Refused) as err:
+        fire(facts, other, Side.WINDOW)
+    assert (err.value.code, err.value.field) == ("identity.mismatch", "document_number")
+    typo = VerifyIdentity(case_no=NO, document_number=ID[:-1] + "0")
+    with pytest.raises(Refused) as err:
+        fire(facts, typo, Side.WINDOW)
+    assert (err.value.code, err.value.field) == ("input.invalid_id_number", "document_number")
+    # Full-width digits and spaces, as typed from a card, are the same number.
+    spaced = VerifyIdentity(case_no=NO, document_number=" ３４１７０２ 199003151236")
+    assert fire(facts, spaced, Side.WINDOW).target is State.IDENTITY_VERIFIED
+
+
+def test_withdraw_is_offered_before_the_decision_only() -> None:
     for state in State:
-        expected = state not in FINAL_STATES and state not in {
-            State.APPROVED,
-            State.REFUSED,
-            State.DELIVERED,
-        }
-        assert (Action.WITHDRAW in available_actions(state, Side.WINDOW)) == expected, state
+        offered = {o.action.name for o in options(CaseFacts(state), Side.WINDOW)}
+        assert ("withdraw" in offered) == (state in BEFORE_DECISION), state
+
+
+def test_options_come_from_the_table_and_the_conditions_on_the_case() -> None:
+    accepted = CaseFacts(State.ACCEPTED, originals_required=True)
+    assert [o.action.name for o in options(accepted, Side.WINDOW)] == [
+        "mail_originals",
+        "withdraw",
+    ]
+    # Originals not yet here: no decision is offered to the home side.
+    assert [o.action.name for o in options(accepted, Side.HOME)] == ["withdraw"]
+    arrived = dataclasses.replace(accepted, state=State.ORIGINALS_RECEIVED, originals_arrived=True)
+    assert [o.action.name for o in options(arrived, Side.HOME)] == ["approve", "refuse", "withdraw"]
+    # Delivery: each side is offered its own methods.
+    approved = CaseFacts(State.APPROVED)
+    (home,) = options(approved, Side.HOME)
+    (window,) = options(approved, Side.WINDOW)
+    assert home.choices == ("mail", "electronic") and window.choices == ("window",)
+    assert options(CaseFacts(State.COMPLETED), Side.HOME) == []
 
 
 def test_the_machine_is_shared_and_keeps_no_models() -> None:
-    run([*FRONT, Action.APPROVE])
+    run([*FRONT, Approve])
     assert MACHINE.models == []
 
 
-def test_clock_changes_follow_stage_owners() -> None:
-    assert clock_changes(State.IDENTITY_VERIFIED, State.FORWARDED, False) == (
-        ClockOp("close", Stage.FORWARD),
-        ClockOp("open", Stage.ACCEPT),
+def test_every_command_has_one_row_and_every_row_a_trigger() -> None:
+    assert len({a.command for a in ACTIONS}) == len(ACTIONS) == len(ACTIONS_BY_NAME)
+    for action in ACTIONS:
+        for source in action.sources:
+            assert action.name in MACHINE.get_triggers(source), (action.name, source)
+
+
+def test_deadline_changes_follow_stage_owners() -> None:
+    assert deadline_changes(State.IDENTITY_VERIFIED, State.FORWARDED, False) == (
+        DeadlineOp("close", Stage.FORWARD),
+        DeadlineOp("open", Stage.ACCEPT),
     )
-    assert clock_changes(State.FORWARDED, State.ACCEPTED, True) == (
-        ClockOp("close", Stage.ACCEPT),
-        ClockOp("open", Stage.MAIL),
+    assert deadline_changes(State.FORWARDED, State.ACCEPTED, True) == (
+        DeadlineOp("close", Stage.ACCEPT),
+        DeadlineOp("open", Stage.MAIL),
     )
-    assert clock_changes(State.ACCEPTED, State.ORIGINALS_MAILED, True) == (
-        ClockOp("close", Stage.MAIL),
+    assert deadline_changes(State.ACCEPTED, State.ORIGINALS_MAILED, True) == (
+        DeadlineOp("close", Stage.MAIL),
     )
-    assert clock_changes(State.ORIGINALS_MAILED, State.ORIGINALS_RECEIVED, True) == (
-        ClockOp("open", Stage.DECIDE),
+    assert deadline_changes(State.ORIGINALS_MAILED, State.ORIGINALS_RECEIVED, True) == (
+        DeadlineOp("open", Stage.DECIDE),
     )
     assert stage_of(State.ACCEPTED, False) is Stage.DECIDE
 
 
 # --- random sequences -------------------------------------------------------------------
 
-REACHABLE_TARGETS = {target for _, _, target in TRANSITIONS}
-
 
 @st.composite
-def attempts(draw: st.DrawFn) -> list[tuple[Action, ActionInput]]:
+def attempts(draw: st.DrawFn) -> list[tuple[CaseCommand, Side]]:
+    texts = st.lists(st.sampled_from(["", " ", "材料不全"]), max_size=2).map(tuple)
     steps = []
     for _ in range(draw(st.integers(0, 25))):
-        action = draw(st.sampled_from(list(Action)))
-        inp = ActionInput(
-            side=draw(st.sampled_from([Side.WINDOW, Side.HOME])),
-            reasons=tuple(draw(st.lists(st.sampled_from(["", " ", "材料不全"]), max_size=2))),
-            notice_items=tuple(draw(st.lists(st.sampled_from(["", "户口簿"]), max_size=2))),
-            carrier=draw(st.sampled_from([None, "", "EMS"])),
-            tracking_no=draw(st.sampled_from([None, "", "1100"])),
-            delivery_method=draw(st.sampled_from([None, *DeliveryMethod])),
-        )
-        steps.append((action, inp))
+        action = draw(st.sampled_from(ACTIONS))
+        values: dict[str, Any] = {
+            "reasons": draw(texts),
+            "notice_items": draw(st.lists(st.sampled_from(["", "户口簿"]), max_size=2).map(tuple)),
+            "carrier": draw(st.sampled_from(["", "EMS"])),
+            "tracking_no": draw(st.sampled_from(["", "1100"])),
+            "method": draw(st.sampled_from(list(DeliveryMethod))),
+            "document_number": draw(st.sampled_from([ID, "110101199003070070", "123"])),
+            "materials": (),
+        }
+        names = {f.name for f in dataclasses.fields(action.command)}
+        command = action.command(case_no=NO, **{k: v for k, v in values.items() if k in names})
+        steps.append((command, draw(st.sampled_from([Side.WINDOW, Side.HOME]))))
     return steps
 
 
 @settings(max_examples=400, deadline=None)
 @given(steps=attempts(), originals=st.booleans())
-def test_random_sequences_never_reach_an_illegal_state(
-    steps: list[tuple[Action, ActionInput]], originals: bool
+def test_random_sequences_follow_the_table(
+    steps: list[tuple[CaseCommand, Side]], originals: bool
 ) -> None:
-    facts = CaseFacts(State.RECEIVED.value, originals_required=originals)
-    decided_before_originals = False
-    for action, inp in steps:
-        before = facts
+    facts = CaseFacts(State.RECEIVED, originals_required=originals, applicant_id_number=ID)
+    for command, side in steps:
+        action = next(a for a in ACTIONS if a.command is type(command))
         try:
-            outcome = fire(facts, action, inp)
-        except (TransitionNotAllowed, TransitionRefused):
-            assert facts == before  # a refusal changes nothing
+            outcome = fire(facts, command, side)
+        except Refused as err:
+            # A move the table allows from here is refused only by one of its guards.
+            if facts.state in action.sources:
+                assert err.code != "transition.not_allowed"
             continue
-        assert outcome.source.value == before.state
-        assert outcome.target in REACHABLE_TARGETS
-        assert State(before.state) not in FINAL_STATES  # nothing leaves a final state
+        assert facts.state in action.sources and outcome.target is action.target
+        assert facts.state not in FINAL_STATES  # nothing leaves a final state
         if outcome.target in (State.APPROVED, State.REFUSED):
-            decided_before_originals |= originals and not facts.originals_arrived
+            assert not originals or facts.originals_arrived  # no decision before originals
         if outcome.target is State.ORIGINALS_MAILED:
             assert originals
-        facts = CaseFacts(
-            outcome.target.value,
-            originals_required=originals,
-            originals_arrived=facts.originals_arrived or action is Action.RECEIVE_ORIGINALS,
+        if outcome.target is State.DELIVERED:
+            assert isinstance(command, Deliver)
+            assert (command.method is DeliveryMethod.WINDOW) == (side is Side.WINDOW)
+        facts = dataclasses.replace(
+            facts,
+            state=outcome.target,
+            originals_arrived=facts.originals_arrived or outcome.originals_arrive,
         )
-    assert not decided_before_originals

@@ -1,0 +1,35 @@
+"""The `tongban` command line. Thin: parse, call a service, print. One module per command
+(or group of commands), all registered here."""
+
+from __future__ import annotations
+
+import typer
+
+from .audit import audit_app
+from .bench import bench_app
+from .calendar import calendar_app
+from .catalog import catalog_app
+from .guides import guides_app
+from .report import report_app
+from .serve import serve
+from .setup import demo, init, user_add
+from .worker import worker
+
+app = typer.Typer(
+    help="tongban 通办: cross-location government service cases.", no_args_is_help=True
+)
+app.command()(init)
+app.command()(demo)
+app.command("user-add")(user_add)
+app.command()(serve)
+app.command()(worker)
+app.add_typer(audit_app, name="audit")
+app.add_typer(catalog_app, name="catalog")
+app.add_typer(guides_app, name="guides")
+app.add_typer(calendar_app, name="calendar")
+app.add_typer(report_app, name="report")
+app.add_typer(bench_app, name="bench")
+
+
+def main() -> None:
+    app()

@@ -1,0 +1,327 @@
+"""The workbench (工作台): server-rendered pages over the same services as the JSON API.
+
+Forms post back here; a refused action re-renders the page with the service's Chinese
+message and the person's input kept. Every form carries the session's CSRF token, and
+action forms the case version they were rendered from.
+"""
+
+from __future__ import annotations
+
+import typing
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi.responses import RedirectResponse
+from pydantic import BaseModel, ValidationError
+
+from tongban.services.cases import queries
+from tongban.services.cases.act import act as act_on
+from tongban.services.cases.receive import receive
+from tongban.services.core.errors import DomainError
+from tongban.services.core.runtime import Runtime
+from tongban.services.users.accounts import sign_in
+from tongban.services.users.actors import Actor
+from tongban.workflow.actions import EVENT_LABELS
+from tongban.workflow.roles import Role
+
+from ..deps import CurrentActor, FormDep, NowDep, RuntimeDep, SessionDep, TokensDep
+from ..http.actions import action_named
+from ..http.bodies import NO_CONTROL, RegisterIn, application_of, body_of, command_of
+from ..http.schemas import SessionIn
+from ..http.session import secure_cookies, set_session_cookie
+from ..problems import STATUS_OF_KIND, describe, validation_errors
+from ..security import SESSION_COOKIE
+from .render import render
+
+router = APIRouter(include_in_schema=False)
+
+PageCaseNo = Annotated[str, Path(min_length=1, max_length=64, pattern=NO_CONTROL)]
+
+
+def _first(form: dict[str, list[str]], name: str, default: str = "") -> str:
+    values = form.get(name)
+    return values[0] if values else default
+
+
+def _status(err: DomainError) -> int:
+    return STATUS_OF_KIND.get(err.kind, 422)
+
+
+def _invalid(err: ValidationError) -> str:
+    return describe(validation_errors(err.errors()))
+
+
+# --- sign in / out -------------------------------------------------------------------------
+
+
+@router.get("/login")
+def login_page(request: Request) -> Response:
+    return render(request, "login.html", username="", message="")
+
+
+@router.post("/login")
+def login(
+    request: Request, form: FormDep, rt: RuntimeDep, tokens: TokensDep, now: NowDep
+) -> Response:
+    username = _first(form, "username")
+    try:
+        body = SessionIn(username=username, password=_first(form, "password"))
+        actor = sign_in(rt.uow(), username=body.username, password=body.password, now=now)
+    except ValidationError:
+        return render(
+            request,
+            "login.html",
+            status=422,
+            username=username[:64],
+            message="请填写用户名和密码。",
+        )
+    except DomainError as err:
+        return render(
+            request, "login.html", status=_status(err), username=username[:64], message=err.message
+        )
+    token, _claims = tokens.issue(actor.username)
+    response = RedirectResponse("/", status_code=303)
+    set_session_cookie(response, token, tokens, secure=secure_cookies(rt))
+    return response
+
+
+@router.post("/logout")
+def logout(actor: CurrentActor) -> Response:
+    response = RedirectResponse("/login", status_code=303)
+    response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
+    return response
+
+
+# --- inbox ---------------------------------------------------------------------------------
+
+
+@router.get("/")
+def inbox(
+    request: Request,
+    actor: CurrentActor,
+    claims: SessionDep,
+    tokens: TokensDep,
+    rt: RuntimeDep,
+    now: NowDep,
+    state: Annotated[str, Query(max_length=32, pattern=NO_CONTROL)] = "",
+    q: Annotated[str, Query(max_length=queries.MAX_QUERY_CHARS, pattern=NO_CONTROL)] = "",
+    page: Annotated[int, Query(ge=1, le=queries.MAX_PAGE)] = 1,
+) -> Response:
+    found = queries.list_cases(
+        rt.uow(), actor=actor, now=now, state=state or None, q=q or None, page=page
+    )
+    return render(
+        request,
+        "inbox.html",
+        me=actor,
+        csrf=tokens.csrf_token(claims),
+        found=found,
+        state=state,
+        q=q,
+        now=now,
+    )
+
+
+# --- one case ------------------------------------------------------------------------------
+
+
+def _case_page(
+    request: Request,
+    actor: Actor,
+    csrf: str,
+    rt: Runtime,
+    now: datetime,
+    case_no: str,
+    *,
+    status: int = 200,
+    done: str = "",
+    error: str = "",
+    error_action: str = "",
+    values: dict[str, list[str]] | None = None,
+) -> Response:
+    detail = queries.case_detail(rt.uow(), actor=actor, case_no=case_no, now=now)
+    done_label = EVENT_LABELS.get(done, "")
+    return render(
+        request,
+        "case.html",
+        me=actor,
+        csrf=csrf,
+        status=status,
+        case=detail,
+        done_label=done_label,
+        error=error,
+        error_action=error_action,
+        values=values or {},
+        now=now,
+    )
+
+
+@router.get("/cases/new")
+def new_case_page(
+    request: Request,
+    actor: CurrentActor,
+    claims: SessionDep,
+    tokens: TokensDep,
+    rt: RuntimeDep,
+    item: Annotated[str, Query(max_length=16, pattern=NO_CONTROL)] = "",
+) -> Response:
+    return _new_case(request, actor, tokens.csrf_token(claims), rt, item_code=item)
+
+
+def _new_case(
+    request: Request,
+    actor: Actor,
+    csrf: str,
+    rt: Runtime,
+    *,
+    item_code: str,
+    status: int = 200,
+    error: str = "",
+    values: dict[str, list[str]] | None = None,
+) -> Response:
+    choices = queries.registration_choices(rt.uow())
+    item = next((i for i in choices.items if i.code == item_code), None)
+    return render(
+        request,
+        "new_case.html",
+        me=actor,
+        csrf=csrf,
+        status=status,
+        choices=choices,
+        item=item,
+        error=error,
+        values=values or {},
+        can_register=actor.role is Role.CLERK,
+    )
+
+
+@router.post("/cases/new")
+def register(
+    request: Request,
+    form: FormDep,
+    actor: CurrentActor,
+    claims: SessionDep,
+    tokens: TokensDep,
+    rt: RuntimeDep,
+    now: NowDep,
+) -> Response:
+    item_code = _first(form, "item_code")
+    try:
+        body = RegisterIn.model_validate(
+            {
+                "item_code": item_code,
+                "department_code": _first(form, "department_code"),
+                "applicant_kind": _first(form, "applicant_kind"),
+                "applicant_name": _first(form, "applicant_name").strip(),
+                "applicant_id_number": _first(form, "applicant_id_number").strip(),
+                "delivery_preference": _first(form, "delivery_preference"),
+                "contact_phone": _first(form, "contact_phone").strip(),
+                "delivery_address": _first(form, "delivery_address").strip(),
+                "materials": _materials(form),
+            }
+        )
+        view = receive(rt.uow(), application_of(body), actor=actor, now=now)
+    except ValidationError as err:
+        return _new_case(
+            request,
+            actor,
+            tokens.csrf_token(claims),
+            rt,
+            item_code=item_code,
+            status=422,
+            error=_invalid(err),
+            values=form,
+        )
+    except DomainError as err:
+        return _new_case(
+            request,
+            actor,
+            tokens.csrf_token(claims),
+            rt,
+            item_code=item_code,
+            status=_status(err),
+            error=err.message,
+            values=form,
+        )
+    return RedirectResponse(f"/cases/{view.case_no}?done=receive", status_code=303)
+
+
+@router.get("/cases/{case_no}")
+def case_page(
+    request: Request,
+    case_no: PageCaseNo,
+    actor: CurrentActor,
+    claims: SessionDep,
+    tokens: TokensDep,
+    rt: RuntimeDep,
+    now: NowDep,
+    done: Annotated[str, Query(max_length=32)] = "",
+) -> Response:
+    return _case_page(request, actor, tokens.csrf_token(claims), rt, now, case_no, done=done)
+
+
+def _materials(form: dict[str, list[str]]) -> list[dict[str, Any]]:
+    """Ticked materials, each with whether its electronic licence was verified."""
+    licence = set(form.get("e_licence", []))
+    return [
+        {"code": code, "e_licence_verified": code in licence} for code in form.get("materials", [])
+    ]
+
+
+def _action_body(model: type[BaseModel], form: dict[str, list[str]]) -> dict[str, Any]:
+    """Form fields -> the action's JSON body: textareas one entry per line, checkboxes lists."""
+    body: dict[str, Any] = {}
+    version = _first(form, "version").strip()
+    if version:
+        body["version"] = version
+    for name, field in model.model_fields.items():
+        if name == "version":
+            continue
+        if name == "materials":
+            body[name] = _materials(form)
+        elif typing.get_origin(field.annotation) is list:
+            entries = [ln.strip() for ln in _first(form, name).splitlines() if ln.strip()]
+            if entries or field.is_required():
+                body[name] = entries
+        elif name in form:
+            body[name] = _first(form, name).strip()
+    return body
+
+
+@router.post("/cases/{case_no}/actions/{action}")
+def act(
+    request: Request,
+    case_no: PageCaseNo,
+    action: Annotated[str, Path(max_length=64)],
+    form: FormDep,
+    actor: CurrentActor,
+    claims: SessionDep,
+    tokens: TokensDep,
+    rt: RuntimeDep,
+    now: NowDep,
+) -> Response:
+    csrf = tokens.csrf_token(claims)
+    chosen = action_named(action)
+    model = body_of(chosen.command)
+    try:
+        body = model.model_validate(_action_body(model, form))
+        view = act_on(rt.uow(), command_of(chosen, case_no, body), actor=actor, now=now)
+    except ValidationError as err:
+        message, status = _invalid(err), 422
+    except DomainError as err:
+        message, status = err.message, _status(err)
+    else:
+        return RedirectResponse(f"/cases/{view.case_no}?done={action}", status_code=303)
+    return _case_page(
+        request,
+        actor,
+        csrf,
+        rt,
+        now,
+        case_no,
+        status=status,
+        error=message,
+        error_action=action,
+        values=form,
+    )

@@ -1,0 +1,111 @@
+"""Template rendering for the workbench: the Jinja2 environment, display filters, pages.
+
+Filters only format (local time, labels); what a value means (overdue, warning, which
+actions are open) comes computed from services.queries.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from fastapi import Request
+from fastapi.responses import HTMLResponse
+from fastapi.templating import Jinja2Templates
+
+from tongban.services.users.actors import Actor
+from tongban.workflow.calendar import SHANGHAI, local_minute
+from tongban.workflow.commands import field_labels
+from tongban.workflow.delivery import DELIVERY_LABELS, DeliveryMethod
+from tongban.workflow.identity import APPLICANT_KIND_LABELS
+from tongban.workflow.roles import ROLE_LABELS
+from tongban.workflow.states import STATE_LABELS, State
+
+HERE = Path(__file__).parent
+
+# What an audit event's payload holds, by key: the commands' own fields, and what the
+# receipt and the sweeper record ("document" is how events before 2026-11 named the ID).
+PAYLOAD_LABELS: dict[str, str] = field_labels() | {
+    "item": "事项",
+    "guide_version": "指南版本",
+    "department": "办理地部门",
+    "applicant_id": "申请人证件号",
+    "originals_required": "需寄递原件",
+    "notice_items": "告知补正",
+    "document": "核验证件号",
+    "document_number": "核验证件号",
+}
+
+_VALUE_LABELS: dict[str, str] = {
+    **{k.value: label for k, label in APPLICANT_KIND_LABELS.items()},
+    **{m.value: label for m, label in DELIVERY_LABELS.items()},
+}
+
+
+def local_time(value: datetime | None) -> str:
+    return local_minute(value, missing="")
+
+
+def short_time(value: datetime | None) -> str:
+    if value is None:
+        return ""
+    return value.astimezone(SHANGHAI).strftime("%m-%d %H:%M")
+
+
+def day(value: date | None) -> str:
+    return value.strftime("%Y-%m-%d") if value else ""
+
+
+def payload_items(payload: dict[str, Any]) -> list[tuple[str, str]]:
+    out = []
+    for key, value in payload.items():
+        if isinstance(value, bool):
+            text = "是" if value else "否"
+        elif isinstance(value, list):
+            text = "、".join(str(v) for v in value)
+        else:
+            text = _VALUE_LABELS.get(str(value), str(value))
+        out.append((PAYLOAD_LABELS.get(key, key), text))
+    return out
+
+
+def lines(values: list[str] | None) -> str:
+    return "\n".join(values or [])
+
+
+templates = Jinja2Templates(directory=HERE / "templates")
+templates.env.filters.update(
+    local_time=local_time, short_time=short_time, day=day, payload_items=payload_items, lines=lines
+)
+templates.env.globals.update(
+    STATE_OPTIONS=[(s.value, STATE_LABELS[s]) for s in State],
+    DELIVERY_LABELS={m.value: label for m, label in DELIVERY_LABELS.items()},
+    DELIVERY_METHODS=[m.value for m in DeliveryMethod],
+)
+
+
+def render(
+    request: Request,
+    name: str,
+    *,
+    me: Actor | None = None,
+    csrf: str = "",
+    status: int = 200,
+    **context: Any,
+) -> HTMLResponse:
+    return templates.TemplateResponse(
+        request,
+        name,
+        {
+            "me": me,
+            "role_label": ROLE_LABELS[me.role] if me else "",
+            "csrf": csrf,
+            **context,
+        },
+        status_code=status,
+    )
+
+
+def render_error(request: Request, *, status: int, message: str, code: str) -> HTMLResponse:
+    return render(request, "error.html", status=status, message=message, code=code)

@@ -1,0 +1,163 @@
+"""Acting on a case: every action in the table goes through `act(uow, command)`.
+
+Load the case (locked), check the actor's scope and the version they saw, let the workflow
+machine decide, then write the case, its deadlines and the audit event in the same
+transaction, and commit. A refused action writes nothing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+
+import structlog
+
+from tongban.workflow.actions import action_of
+from tongban.workflow.commands import CaseCommand, audit_payload, reasons_of
+from tongban.workflow.deadlines import DeadlineOp
+from tongban.workflow.guide import GuideConfig
+from tongban.workflow.machine import Outcome, Refused, fire
+
+from ..audit.chain import next_link
+from ..calendar.store import calendar_for
+from ..core.errors import CaseNotFound, DomainError, InvalidInput, StaleVersion, TransitionError
+from ..core.uow import STALE_MESSAGE, UnitOfWork
+from ..deadlines.ops import NewDeadline, moved, starting
+from ..guides.store import config_of
+from ..users.actors import Actor
+from ..users.scope import side_for
+from .store import CaseMove, CaseStore, OpenDeadline, StoredCase
+from .views import CaseView
+
+log = structlog.get_logger("tongban.cases")
+
+
+def not_found(case_no: str) -> CaseNotFound:
+    return CaseNotFound(f"办件「{case_no}」不存在，请核对办件编号。")
+
+
+def refusal_error(err: Refused) -> DomainError:
+    """An input the person must correct (422, naming the field), or a conflict with the
+    case as it stands (409)."""
+    if err.field is not None:
+        return InvalidInput(str(err), code=err.code, field=err.field)
+    return TransitionError(str(err), code=err.code)
+
+
+def act(uow: UnitOfWork, command: CaseCommand, *, actor: Actor, now: datetime) -> CaseView:
+    """Take the action `command` stands for, as `actor`, at `now`."""
+    action = action_of(command)
+    with uow:
+        store = CaseStore(uow)
+        case = store.load(command.case_no, materials=action.reads_materials)
+        if case is None:
+            raise not_found(command.case_no)
+        side = side_for(actor, case, action.side, action.label)
+        _check_version(command, case)
+        guide = config_of(uow, case.guide_version_id or 0)
+        try:
+            outcome = fire(case.facts(guide), command, side)
+        except Refused as err:
+            log.info(
+                "case.refused",
+                case_no=case.case_no,
+                user=actor.username,
+                action=action.name,
+                code=err.code,
+            )
+            raise refusal_error(err) from None
+        view = _write(uow, store, case, command, outcome, actor, guide, now)
+        uow.commit()
+    log.info(
+        "case.action",
+        case_no=case.case_no,
+        user=actor.username,
+        action=action.name,
+        from_state=outcome.source.value,
+        to_state=outcome.target.value,
+    )
+    return view
+
+
+def _check_version(command: CaseCommand, case: StoredCase) -> None:
+    seen = command.expected_version
+    if seen is not None and seen != case.version:
+        raise StaleVersion(
+            f"办件「{case.case_no}」已更新（您看到的是第 {seen} 版，"
+            f"现为第 {case.version} 版）。请刷新后重新操作。",
+            current_version=case.version,
+        )
+
+
+def _write(
+    uow: UnitOfWork,
+    store: CaseStore,
+    case: StoredCase,
+    command: CaseCommand,
+    outcome: Outcome,
+    actor: Actor,
+    guide: GuideConfig,
+    now: datetime,
+) -> CaseView:
+    link = next_link(
+        uow.rt.key,
+        case.case_no,
+        seq=case.audit_seq + 1,
+        prev_mac=case.audit_head,
+        actor=actor,
+        action=outcome.action.name,
+        at=now,
+        from_state=outcome.source.value,
+        to_state=outcome.target.value,
+        reasons=reasons_of(command),
+        payload=audit_payload(command),
+    )
+    move = CaseMove(
+        state=outcome.target,
+        now=now,
+        seq=link.seq,
+        mac=link.mac,
+        originals_required=outcome.originals_required,
+        closed_at=now if outcome.closes else None,
+        decision=outcome.decision,
+        arrived_at=now if outcome.originals_arrive else None,
+    )
+    moved, new = _deadlines(uow, case, outcome.deadlines, guide, now)
+    if not store.save(case, move, link.columns(), moved, new, outcome.handed_in):
+        raise StaleVersion(STALE_MESSAGE)
+    return CaseView.of(case.case_no, outcome.target, case.version + 1, move)
+
+
+def _deadlines(
+    uow: UnitOfWork,
+    case: StoredCase,
+    ops: Sequence[DeadlineOp],
+    guide: GuideConfig,
+    now: datetime,
+) -> tuple[list[OpenDeadline], list[NewDeadline]]:
+    """The deadline rows an action moves and opens."""
+    if not ops:
+        return [], []
+    cal = calendar_for(uow)
+    share = uow.rt.warning_share
+    current = {d.timing.stage: d for d in case.deadlines}
+    changed: list[OpenDeadline] = []
+    new: list[NewDeadline] = []
+    for op in ops:
+        if op.kind == "open":
+            new.append(
+                starting(
+                    op.stage,
+                    office_id=case.office_id,
+                    department_id=case.department_id,
+                    limit_days=guide.limit_days(op.stage),
+                    cal=cal,
+                    now=now,
+                    share=share,
+                )
+            )
+            continue
+        found = current.get(op.stage)
+        if found is not None:  # else a stage opened before deadlines were tracked
+            changed.append(OpenDeadline(found.id, moved(found.timing, op.kind, cal, now, share)))
+    return changed, new

@@ -1,0 +1,72 @@
+"""What a process needs to run use cases, built once at start-up (cosmicpython's bootstrap):
+the settings, the engine and its sessions, the audit key, and the caches and the scheduler
+that belong to this process and this database. Nothing of it lives in module globals, so
+two runtimes in one process (tests, benchmarks) never see each other's state.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from fractions import Fraction
+from typing import TYPE_CHECKING, Any
+
+from sqlalchemy import Engine
+from sqlalchemy.orm import Session, sessionmaker
+
+from tongban.models.db import make_engine, make_session_factory, upgrade
+from tongban.workflow.calendar import share_of
+
+from ..audit.keys import AuditKey, ensure_audit_key, load_audit_key
+from ..calendar.store import CalendarCache
+from ..cases.store import Statements
+from ..guides.store import GuideConfigs
+from .config import Settings
+from .uow import UnitOfWork
+
+if TYPE_CHECKING:
+    from ..deadlines.scheduler import Sweeper
+
+
+@dataclass
+class Runtime:
+    settings: Settings
+    engine: Engine
+    sessions: sessionmaker[Session]
+    key: AuditKey
+    statements: Statements
+    calendars: CalendarCache = field(default_factory=CalendarCache)
+    guides: GuideConfigs = field(default_factory=GuideConfigs)
+    sweeper: Sweeper | None = None  # the in-process deadline sweeper, when one runs
+    # The share of a stage's time after which it warns (预警), as the exact fraction meant.
+    warning_share: Fraction = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.warning_share = share_of(self.settings.warning_share)
+
+    def uow(self) -> UnitOfWork:
+        return UnitOfWork(self)
+
+    def close(self) -> None:
+        """Stop the sweeper if one runs here, and close the database connections."""
+        if self.sweeper is not None:
+            self.sweeper.shutdown()
+            self.sweeper = None
+        self.engine.dispose()
+
+
+def open_runtime(settings: Settings, *, init: bool = False, **engine_options: Any) -> Runtime:
+    """Connect; with `init`, upgrade the schema to head and create the audit key if absent.
+    `engine_options` go to SQLAlchemy's create_engine (the benchmarks watch the driver)."""
+    engine = make_engine(settings.database_url, **engine_options)
+    if init:
+        upgrade(engine)
+        key = ensure_audit_key(settings)
+    else:
+        key = load_audit_key(settings)
+    return Runtime(
+        settings=settings,
+        engine=engine,
+        sessions=make_session_factory(engine),
+        key=key,
+        statements=Statements(engine.dialect),
+    )

@@ -1,0 +1,143 @@
+"""The action table: every action a person takes on a case, declared once.
+
+Each row says which command carries the action's input, the states it leaves and enters,
+the side that takes it, the conditions that must hold of the case for it to be offered
+(`when`) and the checks on what the person handed in (`checks`). The one transitions
+machine (workflow.machine), the services, the API routes and the workbench forms all read
+this table. Adding an action is a row here, its command in workflow.commands, its guards
+in workflow.guards, and its form.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+
+from .commands import (
+    Accept,
+    Approve,
+    CaseCommand,
+    Complete,
+    Deliver,
+    FailIdentity,
+    Forward,
+    MailOriginals,
+    NotAccept,
+    PassFormalReview,
+    ReceiveOriginals,
+    Refuse,
+    RequestSupplement,
+    ReturnToWindow,
+    Supplement,
+    VerifyIdentity,
+    Withdraw,
+)
+from .delivery import methods_for
+from .guards import (
+    CaseFacts,
+    Guard,
+    delivery_fits_side,
+    document_matches,
+    fresh_materials,
+    materials_complete,
+    notice_lists_items,
+    originals_in_hand,
+    originals_needed,
+    reasons_given,
+    supplement_materials_known,
+    tracking_given,
+)
+from .guide import Material, check_materials
+from .states import BEFORE_DECISION, Side, State
+
+# The receipt creates a case, so it is no transition; its audit events carry this name.
+RECEIVE = "receive"
+RECEIVE_LABEL = "收件登记"
+
+
+def _supplied(facts: CaseFacts, cmd: CaseCommand) -> tuple[Material, ...]:
+    assert isinstance(cmd, Supplement)
+    if facts.guide is None:
+        return ()  # no guide to name the materials by (the services always have one)
+    return check_materials(facts.guide, fresh_materials(facts, cmd))
+
+
+def _delivery_choices(side: Side) -> tuple[str, ...]:
+    return tuple(m.value for m in methods_for(side))
+
+
+@dataclass(frozen=True)
+class Action:
+    name: str  # stable: URLs, audit events, the machine's trigger
+    label: str  # what people read
+    command: type[CaseCommand]
+    sources: tuple[State, ...]
+    target: State
+    side: Side
+    when: tuple[Guard, ...] = ()  # conditions on the case: unmet, the action is not offered
+    checks: tuple[Guard, ...] = ()  # checks when it is tried, mostly on the input
+    # Materials the action hands in (a supplement), already checked against the guide.
+    hands_in: Callable[[CaseFacts, CaseCommand], tuple[Material, ...]] | None = None
+    # The values this side may choose for the action's one choice field (delivery method).
+    choices: Callable[[Side], tuple[str, ...]] | None = None
+    # Its guards look at the materials handed in (the case's facts carry them only then).
+    reads_materials: bool = False
+
+
+W, H, E = Side.WINDOW, Side.HOME, Side.EITHER
+S = State
+
+ACTIONS: tuple[Action, ...] = (
+    # --- window: formal review, identity check, forwarding -------------------------------
+    Action("pass_formal_review", "形式审查通过", PassFormalReview,
+           (S.RECEIVED,), S.FORMALLY_REVIEWED, W, checks=(materials_complete,),
+           reads_materials=True),
+    Action("request_supplement", "一次性告知补正", RequestSupplement,
+           (S.RECEIVED, S.RETURNED), S.SUPPLEMENTING, W, checks=(notice_lists_items,)),
+    Action("supplement", "补正材料", Supplement,
+           (S.SUPPLEMENTING,), S.RECEIVED, W, checks=(supplement_materials_known,),
+           hands_in=_supplied, reads_materials=True),
+    Action("not_accept", "不予受理", NotAccept,
+           (S.RECEIVED, S.SUPPLEMENTING, S.RETURNED), S.NOT_ACCEPTED, W,
+           checks=(reasons_given,)),
+    Action("verify_identity", "身份核验通过", VerifyIdentity,
+           (S.FORMALLY_REVIEWED,), S.IDENTITY_VERIFIED, W, checks=(document_matches,)),
+    Action("fail_identity", "身份核验不通过", FailIdentity,
+           (S.FORMALLY_REVIEWED,), S.IDENTITY_FAILED, W, checks=(reasons_given,)),
+    Action("forward", "在线推送", Forward,
+           (S.IDENTITY_VERIFIED, S.RETURNED), S.FORWARDED, W),
+    # --- home: acceptance ---------------------------------------------------------------
+    Action("accept", "受理", Accept, (S.FORWARDED,), S.ACCEPTED, H),
+    Action("return_to_window", "退回收件地", ReturnToWindow,
+           (S.FORWARDED,), S.RETURNED, H, checks=(reasons_given,)),
+    # --- originals by mail --------------------------------------------------------------
+    Action("mail_originals", "寄递原件", MailOriginals,
+           (S.ACCEPTED,), S.ORIGINALS_MAILED, W,
+           when=(originals_needed,), checks=(tracking_given,)),
+    Action("receive_originals", "确认原件寄达", ReceiveOriginals,
+           (S.ORIGINALS_MAILED,), S.ORIGINALS_RECEIVED, H),
+    # --- decision -----------------------------------------------------------------------
+    Action("approve", "准予", Approve,
+           (S.ACCEPTED, S.ORIGINALS_RECEIVED), S.APPROVED, H, when=(originals_in_hand,)),
+    Action("refuse", "不予许可", Refuse,
+           (S.ACCEPTED, S.ORIGINALS_RECEIVED), S.REFUSED, H,
+           when=(originals_in_hand,), checks=(reasons_given,)),
+    # --- result and closing: mail and electronic by the home side, pickup at the window --
+    Action("deliver", "结果送达", Deliver,
+           (S.APPROVED, S.REFUSED), S.DELIVERED, E, checks=(delivery_fits_side,),
+           choices=_delivery_choices),
+    Action("complete", "办结", Complete, (S.DELIVERED,), S.COMPLETED, E),
+    # The applicant may withdraw at either place, any time before the decision.
+    Action("withdraw", "撤回", Withdraw, BEFORE_DECISION, S.WITHDRAWN, E),
+)  # fmt: skip
+del W, H, E, S
+
+ACTIONS_BY_NAME: Mapping[str, Action] = {a.name: a for a in ACTIONS}
+_BY_COMMAND: Mapping[type[CaseCommand], Action] = {a.command: a for a in ACTIONS}
+
+# What an audit event's action is called, for every action the chain records.
+EVENT_LABELS: Mapping[str, str] = {RECEIVE: RECEIVE_LABEL} | {a.name: a.label for a in ACTIONS}
+
+
+def action_of(command: CaseCommand) -> Action:
+    return _BY_COMMAND[type(command)]

@@ -1,0 +1,241 @@
+"""What a person hands in with each action: one frozen dataclass per action (the command),
+and the application a window registers at receipt.
+
+Commands carry data only. The action table (workflow.actions) names, for each command
+class, the states it moves between, the side that takes it and the guards that may refuse
+it. Field metadata gives each input its Chinese label and its bounds, so every form and
+every API body is built from here and names fields the way people read them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+from typing import Any
+
+from .delivery import DeliveryMethod
+from .identity import ApplicantKind, mask
+
+# Bounds on what a person may type; the API and the forms enforce them before a command
+# exists, and the commands keep them in one place.
+REASON_CHARS = 500
+MAX_REASONS = 20
+MAX_NOTICE_ITEMS = 50
+MAX_MATERIALS = 50
+
+
+def _about(label: str, **bounds: int) -> dict[str, Any]:
+    """A field's metadata: its Chinese label and bounds (max_length, max_items, ...)."""
+    return {"label": label, **bounds}
+
+
+_REASONS = _about("理由", max_length=REASON_CHARS, max_items=MAX_REASONS)
+
+
+@dataclass(frozen=True)
+class MaterialIn:
+    """A material handed in, by its code in the item's operating guide."""
+
+    code: str = field(metadata=_about("材料编码", min_length=1, max_length=64))
+    copies: int = field(default=1, metadata=_about("份数", ge=1, le=99))
+    e_licence_verified: bool = field(default=False, metadata=_about("已通过电子证照核验"))
+
+
+@dataclass(frozen=True, kw_only=True)
+class CaseCommand:
+    """An action on one case. `expected_version` is the version the person saw; a case
+    changed since then is refused (case.stale_version) rather than acted on blindly."""
+
+    case_no: str
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithReasons(CaseCommand):
+    reasons: tuple[str, ...] = field(metadata=_REASONS)
+
+
+@dataclass(frozen=True, kw_only=True)
+class WithOptionalReasons(CaseCommand):
+    reasons: tuple[str, ...] = field(default=(), metadata=_REASONS)
+
+
+# --- window side ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class PassFormalReview(CaseCommand):
+    """形式审查通过."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestSupplement(CaseCommand):
+    """一次性告知补正."""
+
+    notice_items: tuple[str, ...] = field(
+        metadata=_about("告知补正事项", max_length=REASON_CHARS, max_items=MAX_NOTICE_ITEMS)
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class Supplement(CaseCommand):
+    """补正材料."""
+
+    materials: tuple[MaterialIn, ...] = field(metadata=_about("材料", max_items=MAX_MATERIALS))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotAccept(WithReasons):
+    """不予受理."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class VerifyIdentity(CaseCommand):
+    """身份核验通过."""
+
+    document_number: str = field(
+        metadata=_about("证件号码", min_length=1, max_length=18, personal=True)
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class FailIdentity(WithReasons):
+    """身份核验不通过."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Forward(CaseCommand):
+    """在线推送."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class MailOriginals(CaseCommand):
+    """寄递原件."""
+
+    carrier: str = field(metadata=_about("寄递企业", max_length=100))
+    tracking_no: str = field(metadata=_about("运单号", max_length=64))
+
+
+# --- home side -----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Accept(CaseCommand):
+    """受理."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReturnToWindow(WithReasons):
+    """退回收件地."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveOriginals(CaseCommand):
+    """确认原件寄达."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Approve(WithOptionalReasons):
+    """准予."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Refuse(WithReasons):
+    """不予许可."""
+
+
+# --- either side ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Deliver(CaseCommand):
+    """结果送达."""
+
+    method: DeliveryMethod = field(metadata=_about("送达方式"))
+    carrier: str = field(default="", metadata=_about("寄递企业", max_length=100))
+    tracking_no: str = field(default="", metadata=_about("运单号", max_length=64))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Complete(CaseCommand):
+    """办结."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Withdraw(CaseCommand):
+    """撤回, at the applicant's request."""
+
+    reasons: tuple[str, ...] = field(default=("申请人申请撤回",), metadata=_REASONS)
+
+
+# --- receipt -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class Application:
+    """What the window clerk registers at receipt (收件)."""
+
+    item_code: str = field(metadata=_about("事项编码", min_length=1, max_length=16))
+    department_code: str = field(metadata=_about("办理地部门", min_length=1, max_length=32))
+    applicant_kind: ApplicantKind = field(metadata=_about("申请人类型"))
+    applicant_name: str = field(metadata=_about("申请人", min_length=1, max_length=200))
+    applicant_id_number: str = field(
+        metadata=_about("申请人证件号码", min_length=1, max_length=18, personal=True)
+    )
+    delivery_preference: DeliveryMethod = field(metadata=_about("结果送达方式"))
+    materials: tuple[MaterialIn, ...] = field(
+        default=(), metadata=_about("材料", max_items=MAX_MATERIALS)
+    )
+    contact_phone: str = field(default="", metadata=_about("联系电话", max_length=32))
+    delivery_address: str = field(default="", metadata=_about("送达地址", max_length=500))
+
+
+# Fields every case command has; the audit event records them elsewhere (the case number
+# and version on the case, the reasons in their own column).
+_NOT_PAYLOAD = frozenset({"case_no", "expected_version", "reasons"})
+
+
+def _recorded(value: Any) -> Any:
+    if isinstance(value, MaterialIn):
+        return value.code
+    if isinstance(value, str):
+        return value.strip()  # a StrEnum (delivery method) records its value
+    if isinstance(value, tuple | list):
+        return [v for v in (_recorded(item) for item in value) if v != ""]
+    return value
+
+
+def audit_payload(command: CaseCommand) -> dict[str, Any]:
+    """What the audit event records of a command's input: every field it has beyond the
+    common ones, trimmed, with empty ones left out and personal numbers masked."""
+    out: dict[str, Any] = {}
+    for f in fields(command):
+        if f.name in _NOT_PAYLOAD:
+            continue
+        value = _recorded(getattr(command, f.name))
+        if value in ("", [], None):
+            continue
+        out[f.name] = mask(value) if f.metadata.get("personal") else value
+    return out
+
+
+def reasons_of(command: CaseCommand) -> tuple[str, ...]:
+    """The reasons a command gives, trimmed, empty ones dropped."""
+    given: tuple[str, ...] = getattr(command, "reasons", ())
+    return tuple(r.strip() for r in given if r.strip())
+
+
+def field_labels() -> dict[str, str]:
+    """Every input field's Chinese label, by field name (one name, one label, everywhere)."""
+    labels: dict[str, str] = {}
+    for cls in (MaterialIn, Application, *_all_commands(CaseCommand)):
+        for f in fields(cls):
+            if "label" in f.metadata:
+                labels.setdefault(f.name, str(f.metadata["label"]))
+    return labels
+
+
+def _all_commands(base: type[CaseCommand]) -> list[type[CaseCommand]]:
+    found: list[type[CaseCommand]] = []
+    for sub in base.__subclasses__():
+        found += [sub, *_all_commands(sub)]
+    return found
