@@ -20,7 +20,7 @@ from typing import Any
 
 import psycopg
 
-from tongban.services.cases.store import Statements
+from tongban.services.cases.statements import READ_CASE_IDS, Statements
 
 
 @dataclass
@@ -196,7 +196,9 @@ class _Ids:
         self, recorded: Sequence[tuple[Any, ...]], replayed: Sequence[tuple[Any, ...]]
     ) -> None:
         for old, new in zip(recorded, replayed, strict=False):
-            self.seen[old[0]] = new[0]
+            for column in READ_CASE_IDS:
+                if old[column] is not None:
+                    self.seen[old[column]] = new[column]
 
     def params(self, params: Any, case_no: str) -> Any:
         if not isinstance(params, Mapping):
@@ -215,8 +217,9 @@ class Replay:
 
     def __init__(self, recording: Recording, statements: Statements) -> None:
         self.recording = recording
-        # Reads whose first column is an id later statements use.
-        self._id_reads = {statements.read_case.sql, statements.read_deadlines.sql}
+        # The read whose rows carry the ids later statements use: the case's, then each
+        # open deadline's after the case's own columns.
+        self._read_case = statements.read_case.sql
 
     def run(self, conn: Any, case_no: str, *, pipelines: bool) -> None:
         ids = _Ids()
@@ -235,9 +238,9 @@ class Replay:
                             cursor.execute(call.sql, ids.params(call.params, case_no))
                         cursors.append((call, cursor))
                 for call, cursor in cursors:
-                    if call.rows or call.sql in self._id_reads:
+                    if call.rows or call.sql == self._read_case:
                         rows = cursor.fetchall() if cursor.description else []
-                        if call.sql in self._id_reads:
+                        if call.sql == self._read_case:
                             ids.learn(call.rows, rows)
             if tx.commit:
                 conn.commit()

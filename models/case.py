@@ -24,10 +24,9 @@ class Case(Base):
     guide_version_id: Mapped[int | None] = mapped_column(ForeignKey("guide_versions.id"))
     mode: Mapped[str] = mapped_column(String(16), default="proxy")
     state: Mapped[State] = mapped_column(stored_enum(State, 32))
-    # Every change moves the version, and every UPDATE carries `WHERE version = <read>`: a
-    # stale writer updates no row and fails instead of overwriting. An action also reads its
-    # case FOR UPDATE (services.cases.store), so two actions on one case take turns; a
-    # person's action carries the version they saw and is refused if it moved.
+    # Optimistic concurrency: every change moves the version, and every UPDATE carries
+    # `WHERE version = <read>`: a stale writer updates no row and writes nothing instead of
+    # overwriting. A person's action also carries the version they saw, refused if it moved.
     version: Mapped[int] = mapped_column(default=1)
 
     office_id: Mapped[int] = mapped_column(ForeignKey("offices.id"))

@@ -12,11 +12,15 @@ from sqlalchemy.orm import Session, sessionmaker
 MIGRATIONS = "tongban.models:migrations"
 
 
-# A connection with this execution option only reads: on SQLite it begins DEFERRED.
-READ_ONLY = "tongban_read_only"
+# What a connection's transaction is for, as an execution option: "write" (the default),
+# "read" (only reads), or "statements" (its statements begin and end their own transaction
+# on PostgreSQL; see services.core.uow).
+TRANSACTION = "tongban_transaction"
 
 
 def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # pysqlite's own transaction handling is off: _begin says when a transaction starts.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     # WAL lets reading transactions run beside the one writer; NORMAL sync is durable
     # across an app crash (only an OS crash may lose the last commits); the busy timeout
@@ -28,25 +32,36 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
-def _sqlite_begin(conn: Connection) -> None:
-    """pysqlite's own transaction handling is off (see below): begin here. A writing
-    transaction takes the write lock at once (IMMEDIATE), so a read-then-write never fails
-    midway on a lock upgrade, and writers queue on the busy timeout; a reading one begins
-    DEFERRED and, with WAL, reads beside the writer."""
-    read_only = conn.get_execution_options().get(READ_ONLY, False)
-    conn.connection.driver_connection.execute("BEGIN" if read_only else "BEGIN IMMEDIATE")  # type: ignore[union-attr]
+def _begin(conn: Connection) -> None:
+    """Begin the transaction SQLAlchemy is beginning, as its use asks.
+
+    SQLite: a writing transaction takes the write lock at once (IMMEDIATE), so a read-then-
+    write never fails midway on a lock upgrade and writers queue on the busy timeout; a
+    reading one begins DEFERRED and, with WAL, reads beside the writer.
+    PostgreSQL (its driver connections are in autocommit mode): a writing transaction sends
+    BEGIN; a reading one sends nothing, since each statement reads committed data either
+    way (READ COMMITTED) and BEGIN and ROLLBACK would be two more round trips; "statements"
+    leaves it to the statements, which then commit in the same round trip as the writes.
+    """
+    options = conn.get_execution_options()
+    if options.get("isolation_level") == "AUTOCOMMIT":
+        return  # asked for by name (VACUUM, CREATE DATABASE): no transaction at all
+    kind = options.get(TRANSACTION, "write")
+    driver: Any = conn.connection.driver_connection
+    if conn.dialect.name == "sqlite":
+        driver.execute("BEGIN" if kind == "read" else "BEGIN IMMEDIATE")
+    elif kind == "write":
+        driver.execute("BEGIN")
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
+    postgresql = url.startswith("postgresql")
+    if postgresql:
+        kwargs.setdefault("isolation_level", "AUTOCOMMIT")
     engine = create_engine(url, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
-        event.listen(engine, "begin", _sqlite_begin)
-
-        @event.listens_for(engine, "connect")
-        def _no_autobegin(dbapi_connection: Any, _record: Any) -> None:
-            dbapi_connection.isolation_level = None
-
+    event.listen(engine, "begin", _begin)
     return engine
 
 

@@ -47,7 +47,7 @@ def refusal_error(err: Refused) -> DomainError:
 def act(uow: UnitOfWork, command: CaseCommand, *, actor: Actor, now: datetime) -> CaseView:
     """Take the action `command` stands for, as `actor`, at `now`."""
     action = action_of(command)
-    with uow:
+    with uow.batching():
         store = CaseStore(uow)
         case = store.load(command.case_no, materials=action.reads_materials)
         if case is None:

@@ -39,7 +39,7 @@ from ..core.uow import UnitOfWork
 from ..deadlines.ops import starting
 from ..guides.store import config_of
 from ..users.actors import Actor
-from .store import CaseStore
+from .store import CaseStore, References
 from .views import CaseView
 
 log = structlog.get_logger("tongban.cases")
@@ -56,17 +56,23 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
     if not app.applicant_name.strip():
         raise InvalidInput("applicant_name：请填写申请人姓名或单位名称。", field="applicant_name")
     method = _delivery_method(app.delivery_preference)
-    with uow:
+    day = now.astimezone(SHANGHAI).date()
+    with uow.batching():
         store = CaseStore(uow)
-        refs = _references(store, app)
+        found, seq = store.open_receipt(
+            item_code=app.item_code,
+            department_code=app.department_code,
+            office_id=actor.office_id,
+            day=day,
+        )
+        refs = _references(found, app)
         guide = config_of(uow, refs.guide_id)
         _check_delivery(guide, method, app.delivery_address)
         try:
             materials = check_materials(guide, app.materials)
         except MaterialsInvalid as err:
             raise InvalidInput(str(err), field=err.field) from None
-        day = now.astimezone(SHANGHAI).date()
-        case_no = f"{actor.office_code}-{day:%Y%m%d}-{store.next_number(actor.office_id, day):04d}"
+        case_no = f"{actor.office_code}-{day:%Y%m%d}-{seq:04d}"
         required = originals_required(guide, materials)
         link = next_link(
             uow.rt.key,
@@ -170,9 +176,8 @@ class _Found:
     department_id: int
 
 
-def _references(store: CaseStore, app: Application) -> _Found:
+def _references(refs: References | None, app: Application) -> _Found:
     """The item, its current guide and the department, or the first that is missing."""
-    refs = store.references(item_code=app.item_code, department_code=app.department_code)
     if refs is None:
         raise InvalidInput(f"item_code：事项「{app.item_code}」不存在。", field="item_code")
     if refs.department_id is None:

@@ -18,7 +18,7 @@ from tongban.workflow.calendar import share_of
 
 from ..audit.keys import AuditKey, ensure_audit_key, load_audit_key
 from ..calendar.store import CalendarCache
-from ..cases.store import Statements
+from ..cases.statements import Statements
 from ..guides.store import GuideConfigs
 from .config import Settings
 from .uow import UnitOfWork

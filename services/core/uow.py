@@ -14,18 +14,16 @@ and the caches (`uow.rt`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from contextlib import contextmanager
 from types import TracebackType
-from typing import TYPE_CHECKING, Any, Self
+from typing import TYPE_CHECKING, Any, Literal, Self
 
-from sqlalchemy import Connection, RootTransaction, UniqueConstraint
+from sqlalchemy import Connection, PoolProxiedConnection, RootTransaction, UniqueConstraint
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 from sqlalchemy.orm.exc import StaleDataError
 
 from tongban.models import AuditEvent
-from tongban.models.db import READ_ONLY
+from tongban.models.db import TRANSACTION
 
 from .errors import StaleVersion
 
@@ -44,13 +42,15 @@ _CHAIN_SEQ = next(
 )
 
 
-def chain_conflict(err: IntegrityError) -> bool:
-    """Whether `err` is two writers appending the same event number to one case."""
-    diag = getattr(err.orig, "diag", None)  # psycopg names the violated constraint
+def chain_conflict(err: BaseException) -> bool:
+    """Whether `err` (SQLAlchemy's IntegrityError or the driver's) is two writers appending
+    the same event number to one case."""
+    orig = getattr(err, "orig", err)
+    diag = getattr(orig, "diag", None)  # psycopg names the violated constraint
     name = getattr(diag, "constraint_name", None)
     if name is not None:
         return bool(name == _CHAIN_SEQ)
-    return "audit_events.case_id, audit_events.seq" in str(err.orig)  # SQLite's wording
+    return "audit_events.case_id, audit_events.seq" in str(orig)  # SQLite's wording
 
 
 class UnitOfWork:
@@ -58,17 +58,30 @@ class UnitOfWork:
 
     def __init__(self, rt: Runtime) -> None:
         self.rt = rt
-        self._read_only = False
+        self._mode: Literal["default", "reading", "batching"] = "default"
         self._connection: Connection | None = None
         self._transaction: RootTransaction | None = None
         self._session: Session | None = None
+        # Batching: the pool's driver connection the write path's statements run on.
+        self._raw: PoolProxiedConnection | None = None
+        self._committed = False
 
     def __enter__(self) -> Self:
-        self._connection = self.rt.engine.connect()
-        if self._read_only:
-            self._connection.execution_options(**self._reading_options())
-        self._transaction = self._connection.begin()
+        self._committed = False
+        if self._mode == "batching":
+            self._raw = self.rt.engine.raw_connection()
+            if self.rt.engine.dialect.name == "sqlite":
+                self.driver.execute("BEGIN IMMEDIATE")
+        else:
+            self._connection = self._connect("read" if self._mode == "reading" else "write")
+            self._transaction = self._connection.begin()
         return self
+
+    def _connect(self, kind: str) -> Connection:
+        connection = self.rt.engine.connect()
+        if kind != "write":
+            connection.execution_options(**{TRANSACTION: kind})
+        return connection
 
     def __exit__(
         self,
@@ -81,38 +94,62 @@ class UnitOfWork:
                 self._session.close()
             if self._transaction is not None and self._transaction.is_active:
                 self._transaction.rollback()
+            if self._raw is not None and not self._committed:
+                self._end_raw(exc)
         finally:
             if self._connection is not None:
                 self._connection.close()
-            self._connection = self._transaction = self._session = None
+            if self._raw is not None:
+                self._raw.close()
+            self._connection = self._transaction = self._session = self._raw = None
+            self._mode = "default"  # the next `with uow:` is an ordinary one
 
-    @contextmanager
-    def reading(self) -> Iterator[Self]:
+    def _end_raw(self, exc: BaseException | None) -> None:
+        """Roll back what the write path left open; a connection the database dropped is
+        thrown away rather than given back to the pool."""
+        assert self._raw is not None
+        dialect = self.rt.engine.dialect
+        if isinstance(exc, dialect.loaded_dbapi.Error) and dialect.is_disconnect(
+            exc, self._raw, None
+        ):
+            self._raw.invalidate(exc)
+            return
+        self.driver.rollback()
+
+    def reading(self) -> Self:
         """`with uow.reading():` for a use case that only reads. It takes no write lock
         (SQLite: a deferred transaction, a snapshot beside the writer) and no transaction
         at all on PostgreSQL, where each statement reads committed data either way (READ
         COMMITTED) and BEGIN and ROLLBACK would be two more round trips."""
-        self._read_only = True
-        try:
-            with self:
-                yield self
-        finally:
-            self._read_only = False
+        self._mode = "reading"
+        return self
 
-    def _reading_options(self) -> dict[str, Any]:
-        if self.rt.engine.dialect.name == "postgresql":
-            return {"isolation_level": "AUTOCOMMIT"}
-        return {READ_ONLY: True}
+    def batching(self) -> Self:
+        """`with uow.batching():` for the case write path (services.cases.store), which
+        runs its statements on the driver connection (`uow.driver`) without SQLAlchemy's
+        connection bookkeeping. On PostgreSQL they begin and end their own transaction
+        (`explicit_transaction`): an action is a read, then one statement that writes and
+        commits. On SQLite it is the ordinary writing transaction. The ORM session of a
+        batching unit of work only reads, on a connection of its own."""
+        self._mode = "batching"
+        return self
+
+    @property
+    def explicit_transaction(self) -> bool:
+        """Whether the statements of this unit of work begin and end its transaction."""
+        return self._raw is not None and self.rt.engine.dialect.name == "postgresql"
 
     @property
     def connection(self) -> Connection:
         if self._connection is None:
-            raise RuntimeError("the unit of work is not open: use `with uow:`")
+            if self._raw is None:
+                raise RuntimeError("the unit of work is not open: use `with uow:`")
+            self._connection = self._connect("read")
         return self._connection
 
     @property
     def session(self) -> Session:
-        """An ORM session joined to this unit of work's transaction."""
+        """An ORM session on this unit of work's transaction (batching: a reading one)."""
         if self._session is None:
             self._session = self.rt.sessions(bind=self.connection)
         return self._session
@@ -120,11 +157,16 @@ class UnitOfWork:
     @property
     def driver(self) -> Any:
         """The driver connection (psycopg or sqlite3) of this unit of work's transaction."""
+        if self._raw is not None:
+            return self._raw.driver_connection
         return self.connection.connection.driver_connection
 
     def commit(self) -> None:
         """Commit; a concurrent update of the same case (version or audit chain) is StaleVersion."""
         try:
+            if self._raw is not None:
+                self._commit_raw()
+                return
             if self._session is not None:
                 self._session.flush()
             assert self._transaction is not None
@@ -135,3 +177,12 @@ class UnitOfWork:
             if chain_conflict(err):
                 raise StaleVersion(STALE_MESSAGE) from err
             raise
+
+    def _commit_raw(self) -> None:
+        session = self._session
+        if session is not None and (session.new or session.dirty or session.deleted):
+            raise RuntimeError("a batching unit of work writes through its statements only")
+        # SQLite: the BEGIN IMMEDIATE transaction. PostgreSQL: what the statements left
+        # open, if anything (the driver sends COMMIT only inside a transaction).
+        self.driver.commit()
+        self._committed = True

@@ -250,10 +250,11 @@ def test_racing_updates_one_wins_the_other_is_stale(world: World) -> None:
     assert verify_chains(world.uow()) == []
 
 
-def test_racing_updates_without_a_version_take_turns(world: World) -> None:
-    """Racers that name no version: each decides on the case as the one before it left it.
-    The first moves the case; the second either follows from there (a legal transition
-    of the table) or is refused for the state it found, writing nothing."""
+def test_racing_updates_without_a_version_never_write_half(world: World) -> None:
+    """Racers that name no version: the first moves the case; each other one either read
+    the case after that and follows from there (a legal transition of the table), or is
+    refused — for the version that moved under it, or for the state it found — writing
+    nothing."""
     for index in range(ROUNDS):
         before, after, racers, results = _race_round(world, index, versioned=False)
 
@@ -265,8 +266,8 @@ def test_racing_updates_without_a_version_take_turns(world: World) -> None:
         refused = [v for v in results if not isinstance(v, CaseView)]
         assert done, f"round {index}: {results!r}"
         for err in refused:
-            # Refused for the state the first left (a locked read), or for a version that
-            # moved under it (an optimistic write): either way it wrote nothing.
+            # Refused for the state the first left, or for a version that moved under it:
+            # either way it wrote nothing.
             assert isinstance(err, DomainError), f"round {index}: {err!r}"
             assert err.code in ("transition.not_allowed", "case.stale_version"), err
 
