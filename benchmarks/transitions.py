@@ -52,7 +52,7 @@ from tongban.workflow.delivery import DeliveryMethod
 from tongban.workflow.identity import ApplicantKind
 
 from .pgbench import pgbench_tps
-from .replay import Recording, Replay, psycopg_creator, sqlite_connection_class
+from .replay import Recording, Replay, psycopg_recorder, sqlite_connection_class
 from .seeding import pg_schema, schema_url, sqlite_file
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday the calendar package knows
@@ -165,58 +165,68 @@ def report(label: str, timings: Timings, out: TextIO) -> float:
 # --- one lifecycle's statements, recorded and replayed --------------------------------------
 
 
-def _record(rt: Runtime, actors: dict[str, Actor], recording: Recording) -> None:
-    """Record the statements of one lifecycle in steady state (caches warm)."""
-    drive(rt, actors, 3, first=900_000)  # warm the guide configs, calendar and statements
-    recording.on = True
-    drive(rt, actors, 1, first=900_003)
-    recording.on = False
+def record_lifecycle(database_url: str) -> Replay:
+    """The statements of one lifecycle in steady state (caches warm), recorded at the driver
+    of a runtime over `database_url` (migrated here), ready to replay there."""
+    recording = Recording()
+    settings = Settings(database_url=database_url, audit_key=secrets.token_hex(32))
+    if make_url(database_url).get_backend_name() == "sqlite":
+        factory = sqlite_connection_class(recording)
+        rt = open_runtime(settings, init=True, connect_args={"factory": factory})
+    else:
+        creator, raw_cursor = psycopg_recorder(_conninfo(database_url), recording)
+        rt = open_runtime(settings, init=True, creator=creator)
+        rt.statements.cursor_class = raw_cursor
+    try:
+        actors = prepare(rt)
+        drive(rt, actors, 3, first=900_000)  # warm the guide configs, calendar and statements
+        recording.on = True
+        drive(rt, actors, 1, first=900_003)
+        recording.on = False
+        return Replay(recording, rt.statements)
+    finally:
+        rt.close()
+
+
+def bare_connection(database_url: str) -> Any:
+    """A driver connection set up as the engine's are: sqlite3 in WAL without pysqlite's own
+    transactions, psycopg in autocommit (the statements say where a transaction begins)."""
+    u = make_url(database_url)
+    if u.get_backend_name() == "sqlite":
+        conn = sqlite3.connect(u.database or ":memory:", isolation_level=None)
+        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
+            conn.execute(f"PRAGMA {pragma}")
+        return conn
+    return psycopg.connect(_conninfo(database_url), autocommit=True)
+
+
+def _replay_rate(database_url: str, cases: int) -> tuple[int, float]:
+    """Statements per lifecycle, and transitions/s replaying them on the bare driver."""
+    replay = record_lifecycle(database_url)
+    conn = bare_connection(database_url)
+    try:
+        rate = replay.rate(conn, cases, TRANSITIONS_PER_LIFECYCLE, prefix="REPLAY")
+    finally:
+        conn.close()
+    return replay.recording.statements, rate
 
 
 def _sqlite_replay(cases: int, out: TextIO) -> float:
-    recording = Recording()
     with sqlite_file() as path:
-        settings = Settings(database_url=f"sqlite:///{path}", audit_key=secrets.token_hex(32))
-        rt = open_runtime(
-            settings, init=True, connect_args={"factory": sqlite_connection_class(recording)}
-        )
-        try:
-            _record(rt, prepare(rt), recording)
-            replay = Replay(recording, rt.statements)
-        finally:
-            rt.close()
-        conn = sqlite3.connect(path, isolation_level=None)
-        for pragma in ("journal_mode=WAL", "synchronous=NORMAL", "foreign_keys=ON"):
-            conn.execute(f"PRAGMA {pragma}")
-        rate = replay.rate(conn, cases, TRANSITIONS_PER_LIFECYCLE, pipelines=False, prefix="REPLAY")
-        conn.close()
+        statements, rate = _replay_rate(f"sqlite:///{path}", cases)
     out.write(
-        f"\n== SQLite, the same {recording.statements} statements per lifecycle on bare "
+        f"\n== SQLite, the same {statements} statements per lifecycle on bare "
         f"sqlite3: {rate:,.0f} transitions/s ==\n"
     )
     return rate
 
 
 def _pg_replay(url: str, cases: int, out: TextIO) -> float:
-    recording = Recording()
     with pg_schema(url) as schema:
-        conninfo = _conninfo(schema_url(url, schema))
-        settings = Settings(database_url=schema_url(url, schema), audit_key=secrets.token_hex(32))
-        rt = open_runtime(settings, init=True, creator=psycopg_creator(conninfo, recording))
-        try:
-            _record(rt, prepare(rt), recording)
-            replay = Replay(recording, rt.statements)
-        finally:
-            rt.close()
-        with psycopg.connect(conninfo) as conn:
-            rate = replay.rate(
-                conn, cases, TRANSITIONS_PER_LIFECYCLE, pipelines=True, prefix="REPLAY"
-            )
-    round_trips = sum(len(b.calls) if not b.pipelined else 1 for t in recording.transactions
-                      for b in t.batches) + len(recording.transactions)  # fmt: skip
+        statements, rate = _replay_rate(schema_url(url, schema), cases)
     out.write(
-        f"\n== PostgreSQL, the same {recording.statements} statements per lifecycle on bare "
-        f"psycopg ({round_trips} round trips with the commits): {rate:,.0f} transitions/s ==\n"
+        f"\n== PostgreSQL, the same {statements} statements per lifecycle on bare "
+        f"psycopg (one round trip each): {rate:,.0f} transitions/s ==\n"
     )
     return rate
 
@@ -286,8 +296,9 @@ def _measured_pg(url: str) -> Iterator[tuple[Runtime, str]]:
             rt.close()
 
 
-def run_transitions_bench(*, cases: int, postgres_url: str | None, out: TextIO) -> dict[str, float]:
-    configure_logging(level="WARNING")
+def run_transitions_bench(
+    *, cases: int, postgres_url: str | None, out: TextIO, pgbench_seconds: int = 10
+) -> dict[str, float]:
     out.write(
         f"tongban bench transitions: {cases} full lifecycles ({TRANSITIONS_PER_LIFECYCLE} "
         "transitions each) through the service layer\n"
@@ -315,7 +326,7 @@ def run_transitions_bench(*, cases: int, postgres_url: str | None, out: TextIO) 
         url = rt.settings.database_url
         figures["pg_2proc_tps"] = two_processes(url, key, cases)
     figures["pg_raw_tps"] = _pg_replay(postgres_url, cases, out)
-    tps = pgbench_tps(postgres_url, 10, out)
+    tps = pgbench_tps(postgres_url, pgbench_seconds, out)
     figures["pgbench_tps"] = tps or 0.0
     figures["pg_vs_pgbench"] = figures["pg_tps"] / tps if tps else 0.0
     figures["pg_vs_raw"] = figures["pg_tps"] / figures["pg_raw_tps"]

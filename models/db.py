@@ -6,7 +6,7 @@ from typing import Any
 
 from alembic import command
 from alembic.config import Config
-from sqlalchemy import Connection, Engine, create_engine, event
+from sqlalchemy import Connection, Engine, create_engine, event, make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 MIGRATIONS = "tongban.models:migrations"
@@ -55,10 +55,13 @@ def _begin(conn: Connection) -> None:
 
 
 def make_engine(url: str, **kwargs: Any) -> Engine:
-    postgresql = url.startswith("postgresql")
-    if postgresql:
+    parsed = make_url(url)
+    if parsed.get_backend_name() == "postgresql":
+        # psycopg 3 is the driver we install (a bare postgresql:// would ask for psycopg2).
+        if parsed.drivername == "postgresql":
+            parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs.setdefault("isolation_level", "AUTOCOMMIT")
-    engine = create_engine(url, **kwargs)
+    engine = create_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)
     event.listen(engine, "begin", _begin)

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import fields
 from typing import Any, cast
 
+import psycopg
 from sqlalchemy import (
     ARRAY,
     CTE,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     update,
 )
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects.postgresql.psycopg import PGDialect_psycopg
 from sqlalchemy.sql.compiler import SQLCompiler
 from sqlalchemy.sql.elements import BindParameter, ClauseElement
 
@@ -78,7 +80,13 @@ CASE_MOVE = ("state", "now", "seq", "mac", "required", "closed_at", "decision", 
 
 class Statement:
     """A Core statement compiled for one dialect, with the processors of its parameters and
-    of its result columns."""
+    of its result columns.
+
+    On PostgreSQL it is compiled with the server's own `$n` placeholders and takes its
+    values as a list, which the driver sends as they are (psycopg's RawCursor): the driver
+    then neither parses the SQL for placeholders (which it caches only for statements under
+    4 kB and 50 parameters, and the write path's CTEs are longer) nor reorders a dict.
+    """
 
     def __init__(
         self, stmt: ClauseElement, dialect: Dialect, column_keys: Sequence[str] | None = None
@@ -88,17 +96,19 @@ class Statement:
             stmt.compile(dialect=dialect, column_keys=list(column_keys or ()) or None),
         )
         self.sql = str(compiled)
-        # (name in the SQL, key the caller gives it by, processor); literals in the statement
-        # (`last + 1`) are binds with a value of their own, which the caller never gives.
-        self._plain: list[tuple[str, str]] = []
-        self._processed: list[tuple[str, str, Processor]] = []
+        self.positional = bool(dialect.positional)
+        # Per bind, in the order the driver takes them: (name in the SQL, key the caller
+        # gives it by, processor or None). Literals in the statement (`last + 1`) are binds
+        # with a value of their own, which the caller never gives.
+        names = {name: bind for bind, name in compiled.bind_names.items()}
+        order = compiled.positiontup if self.positional else list(names)
+        assert order is not None
+        self._binds: list[tuple[str, str, Processor | None]] = []
         self._fixed: dict[str, Any] = {}
-        for bind, name in compiled.bind_names.items():
+        for name in order:
+            bind = names[name]
             process = bind.type.dialect_impl(dialect).bind_processor(dialect)
-            if process is None:
-                self._plain.append((name, bind.key))
-            else:
-                self._processed.append((name, bind.key, process))
+            self._binds.append((name, bind.key, process))
             if not bind.required:
                 self._fixed[bind.key] = bind.effective_value
         columns = getattr(stmt, "selected_columns", None) or ()
@@ -106,13 +116,24 @@ class Statement:
             col.type.dialect_impl(dialect).result_processor(dialect, None) for col in columns
         ]
 
-    def params(self, values: Mapping[str, Any]) -> dict[str, Any]:
+    def params(self, values: Mapping[str, Any]) -> list[Any] | dict[str, Any]:
+        """The driver's parameters: a list on PostgreSQL, a dict by name on SQLite."""
         given = {**self._fixed, **values} if self._fixed else values
-        out = {name: given[key] for name, key in self._plain}
-        for name, key, process in self._processed:
-            value = given[key]
-            out[name] = None if value is None else process(value)
-        return out
+        processed = [
+            given[key] if process is None or given[key] is None else process(given[key])
+            for _, key, process in self._binds
+        ]
+        if self.positional:
+            return processed
+        return {name: value for (name, _, _), value in zip(self._binds, processed, strict=True)}
+
+    def slots(self, key: str) -> list[int | str]:
+        """Where the value given as `key` goes in `params()`: list indexes or dict names."""
+        return [
+            i if self.positional else name
+            for i, (name, given, _) in enumerate(self._binds)
+            if given == key
+        ]
 
     def row(self, raw: Sequence[Any]) -> tuple[Any, ...]:
         return tuple(
@@ -175,10 +196,13 @@ class Statements:
 
     def __init__(self, dialect: Dialect) -> None:
         self.postgresql = dialect.name == "postgresql"
-        if dialect.name == "sqlite":
-            # Named parameters, so both drivers take the same dict of values.
+        if self.postgresql:
+            dialect = PGDialect_psycopg(paramstyle="numeric_dollar")  # type: ignore[no-untyped-call]
+        else:
             dialect = sqlite.dialect(paramstyle="named")
         self._dialect = dialect
+        # What the write path runs its statements with (the benchmarks' replay records it).
+        self.cursor_class: type[Any] | None = psycopg.RawCursor if self.postgresql else None
         self._writes: dict[tuple[bool, bool, bool], Statement] = {}
         self._receipts: dict[bool, Statement] = {}
         prepare = self._prepare
@@ -258,6 +282,15 @@ class Statements:
             self.open_receipt = prepare(
                 references.add_columns(select(number.c.last).scalar_subquery()).add_cte(number)
             )
+
+    def compiled(self) -> list[Statement]:
+        """Every statement compiled so far (the write and receipt shapes as they were used)."""
+        fixed = [v for v in vars(self).values() if isinstance(v, Statement)]
+        return [*fixed, *self._writes.values(), *self._receipts.values()]
+
+    def cursor(self, driver: Any) -> Any:
+        """A cursor of the driver connection `driver` that takes these statements."""
+        return driver.cursor() if self.cursor_class is None else self.cursor_class(driver)
 
     def receipt(self, *, hands_in: bool) -> Statement:
         """PostgreSQL: a new case and every row it starts with, in one statement."""

@@ -109,7 +109,7 @@ class CaseStore:
 
     def __init__(self, uow: UnitOfWork) -> None:
         self._s = uow.rt.statements
-        self._db = uow.driver
+        self._cursor = self._s.cursor(uow.driver)
         self._explicit = uow.explicit_transaction
         self._integrity_error: type[Exception] = uow.rt.engine.dialect.loaded_dbapi.IntegrityError
 
@@ -124,22 +124,19 @@ class CaseStore:
             raise
 
     def _run(self, stmt: Statement, values: Mapping[str, Any]) -> Any:
-        cursor = self._db.cursor()
-        cursor.execute(stmt.sql, stmt.params(values))
-        return cursor
+        self._cursor.execute(stmt.sql, stmt.params(values))
+        return self._cursor
 
     def _run_many(self, stmt: Statement, rows: Sequence[Mapping[str, Any]]) -> None:
         if rows:
-            self._db.cursor().executemany(stmt.sql, [stmt.params(r) for r in rows])
+            self._cursor.executemany(stmt.sql, [stmt.params(r) for r in rows])
 
     def load(self, case_no: str, *, materials: bool) -> StoredCase | None:
         """The case numbered `case_no` with its open deadlines and, when asked for, its
         materials."""
         s = self._s
         key = {"case_no": case_no}
-        case_cur = self._run(s.read_case, key)
-        material_cur = self._run(s.read_materials, key) if materials else None
-        raws = case_cur.fetchall()
+        raws = self._run(s.read_case, key).fetchall()
         if not raws:
             return None
         # The columns' result processors give the enums, booleans and aware datetimes.
@@ -151,9 +148,13 @@ class CaseStore:
             deadline_id, *timing = r[width:]
             if deadline_id is not None:
                 deadlines.append(OpenDeadline(deadline_id, Timing(*timing)))
-        handed_in = tuple(
-            Material(*s.read_materials.row(m))
-            for m in (material_cur.fetchall() if material_cur is not None else ())
+        handed_in = (
+            tuple(
+                Material(*s.read_materials.row(m))
+                for m in self._run(s.read_materials, key).fetchall()
+            )
+            if materials
+            else ()
         )
         arrived_at = row.pop("originals_received_at")
         return StoredCase(
@@ -246,7 +247,7 @@ class CaseStore:
         number = {"office_id": office_id, "day": day}
         with self._conflicts():
             if s.open_receipt is not None:  # PostgreSQL: its own transaction, one statement
-                self._db.cursor().execute("BEGIN")
+                self._cursor.execute("BEGIN")
                 found = self._run(s.open_receipt, refs | number).fetchone()
                 if found is None:
                     return None, 0
@@ -276,7 +277,7 @@ class CaseStore:
                     | {f"m_{name}": [r[name] for r in rows] for name in MATERIAL_READ}
                 )
                 self._run(s.receipt(hands_in=bool(rows)), values)
-                self._db.cursor().execute("COMMIT")
+                self._cursor.execute("COMMIT")
                 return
             ref = {"case_no": case["case_no"]}
             self._run(s.insert_case, case)
