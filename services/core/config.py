@@ -20,6 +20,8 @@ class Settings(BaseSettings):
     # "production" logs JSON whatever the terminal; "development" logs for people on a TTY.
     env: str = "development"
     log_level: str = "INFO"
+    # Threads per server process for blocking request handlers (database work).
+    request_threads: int = Field(default=4, ge=1, le=64)
 
     # --- deadlines (办理时限) and alerts ---
     # Share of a stage's working time after which it warns (预警), e.g. 0.75; default 2/3.

@@ -4,10 +4,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from sqlalchemy import select
-from sqlalchemy.orm import Session
+from sqlalchemy import bindparam, select
 
-from tongban.models import User
+from tongban.models import Department, Office, User
 from tongban.workflow.roles import Role
 
 from ..core.errors import Unauthenticated
@@ -45,15 +44,35 @@ def actor_of(user: User) -> Actor:
     )
 
 
-def find_actor(session: Session, username: str) -> Actor:
-    """The active user `username` in the open transaction, or Unauthenticated."""
-    user = session.scalars(select(User).where(User.username == username)).one_or_none()
-    if user is None or not user.active:
-        raise Unauthenticated(f"用户「{username}」不存在或已停用。")
-    return actor_of(user)
+# One joined read of the columns an actor needs, labelled as Actor's fields (Core, not ORM
+# objects: every request makes one, and loading a User with its office and department
+# costs twice as much).
+_BY_USERNAME = (
+    select(
+        User.id.label("user_id"),
+        User.username,
+        User.display_name,
+        User.role,
+        User.office_id,
+        Office.code.label("office_code"),
+        User.department_id,
+        Department.code.label("department_code"),
+        User.region_code,
+        User.active,
+    )
+    .outerjoin(Office, Office.id == User.office_id)
+    .outerjoin(Department, Department.id == User.department_id)
+    .where(User.username == bindparam("username"))
+)
 
 
 def load_actor(uow: UnitOfWork, username: str) -> Actor:
-    """The active user `username`: one short read, for each request that acts or reads."""
+    """The active user `username`, or Unauthenticated: one short read, for each request
+    that acts or reads."""
     with uow.reading():
-        return find_actor(uow.session, username)
+        row = uow.connection.execute(_BY_USERNAME, {"username": username}).one_or_none()
+    if row is None or not row.active:
+        raise Unauthenticated(f"用户「{username}」不存在或已停用。")
+    fields = dict(row._mapping)
+    del fields["active"]
+    return Actor(**fields)

@@ -2,14 +2,18 @@
 
 from __future__ import annotations
 
+import asyncio
+import dataclasses
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import anyio.to_thread
 import pytest
 import structlog
 from sqlalchemy import update
 
+from tongban.api.app import create_app
 from tongban.api.security import SESSION_COOKIE, Tokens
 from tongban.models import User
 from tongban.services.cases import queries
@@ -477,3 +481,17 @@ def test_session_lifetime_is_eight_hours(http: Http) -> None:
     assert body["user"]["session_expires_at"] == body["expires_at"]
     expires = datetime.fromisoformat(body["expires_at"])
     assert abs(expires - (datetime.now(UTC) + timedelta(hours=8))) < timedelta(minutes=1)
+
+
+def test_server_caps_request_threads_from_settings(world: World) -> None:
+    """TONGBAN_REQUEST_THREADS reaches the thread pool that runs blocking endpoints."""
+    rt = dataclasses.replace(
+        world.rt, settings=world.rt.settings.model_copy(update={"request_threads": 3})
+    )
+    app = create_app(rt)
+
+    async def limit_during_lifespan() -> float:
+        async with app.router.lifespan_context(app):
+            return anyio.to_thread.current_default_thread_limiter().total_tokens
+
+    assert asyncio.run(limit_during_lifespan()) == 3
