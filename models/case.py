@@ -9,7 +9,8 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.workflow.delivery import DeliveryMethod
-from tongban.workflow.identity import ApplicantKind
+from tongban.workflow.identity import ApplicantKind, DocumentType
+from tongban.workflow.parties import AgentRole
 from tongban.workflow.states import State
 
 from .base import Base, stored_enum
@@ -34,7 +35,18 @@ class Case(Base):
 
     applicant_kind: Mapped[ApplicantKind] = mapped_column(stored_enum(ApplicantKind, 16))
     applicant_name: Mapped[str] = mapped_column(String(200))
+    applicant_document_type: Mapped[DocumentType] = mapped_column(
+        stored_enum(DocumentType, 24), default=DocumentType.RESIDENT_ID
+    )
     applicant_id_number: Mapped[str] = mapped_column(String(18))
+    legal_representative: Mapped[str] = mapped_column(String(100), default="")  # 法定代表人
+    # The person who appears for the applicant (代办人, a company's 经办人, 监护人), if any.
+    agent_role: Mapped[AgentRole | None] = mapped_column(stored_enum(AgentRole, 16))
+    agent_name: Mapped[str] = mapped_column(String(100), default="")
+    agent_document_type: Mapped[DocumentType | None] = mapped_column(stored_enum(DocumentType, 24))
+    agent_document_number: Mapped[str] = mapped_column(String(18), default="")
+    agent_phone: Mapped[str] = mapped_column(String(32), default="")
+    agent_relationship: Mapped[str] = mapped_column(String(50), default="")
     contact_phone: Mapped[str] = mapped_column(String(32), default="")
     delivery_preference: Mapped[DeliveryMethod] = mapped_column(stored_enum(DeliveryMethod, 16))
     delivery_address: Mapped[str] = mapped_column(Text, default="")
@@ -43,6 +55,8 @@ class Case(Base):
     originals_received_at: Mapped[datetime | None]
     decision: Mapped[str | None] = mapped_column(String(16))  # approved | refused
     received_at: Mapped[datetime]
+    # Set by the first forward: from then on the home department sees the case.
+    forwarded_at: Mapped[datetime | None]
     updated_at: Mapped[datetime]
     closed_at: Mapped[datetime | None]
 

@@ -24,7 +24,14 @@ from tongban.services.demo import DEMO_PASSWORD, USERS, load_org, person_id
 from tongban.services.guides.store import load_guides
 from tongban.services.users.accounts import create_user
 from tongban.services.users.actors import Actor, load_actor
-from tongban.workflow.commands import Application, CaseCommand, MaterialIn
+from tongban.workflow.commands import (
+    Application,
+    CaseCommand,
+    Forward,
+    MaterialIn,
+    PassFormalReview,
+    VerifyIdentity,
+)
 from tongban.workflow.delivery import DeliveryMethod
 from tongban.workflow.identity import ApplicantKind
 
@@ -65,6 +72,17 @@ class World:
         """`who` takes the action of `command` on `case_no` (an hour on, unless `at` is given)."""
         when = at or self.tick()
         return act(self.uow(), make(command, case_no, **fields), actor=self.actors[who], now=when)
+
+    def forward(self, case_no: str, clerk: str = "clerk.cz") -> None:
+        """Formal review, identity check (the applicant in person) and forward: from here
+        on the home department sees the case."""
+        with self.uow() as uow:
+            number = uow.session.scalars(
+                select(Case.applicant_id_number).where(Case.case_no == case_no)
+            ).one()
+        self.act(PassFormalReview, clerk, case_no)
+        self.act(VerifyIdentity, clerk, case_no, document_number=number)
+        self.act(Forward, clerk, case_no)
 
 
 def make(command: type[CaseCommand], case_no: str, **fields: Any) -> CaseCommand:

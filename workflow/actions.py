@@ -12,6 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from .commands import (
     Accept,
@@ -46,6 +47,7 @@ from .guards import (
     reasons_given,
     supplement_materials_known,
     tracking_given,
+    verified_party,
 )
 from .guide import Material, check_materials
 from .states import BEFORE_DECISION, Side, State
@@ -60,6 +62,11 @@ def _supplied(facts: CaseFacts, cmd: CaseCommand) -> tuple[Material, ...]:
     if facts.guide is None:
         return ()  # no guide to name the materials by (the services always have one)
     return check_materials(facts.guide, fresh_materials(facts, cmd))
+
+
+def _verified(facts: CaseFacts, cmd: CaseCommand) -> Mapping[str, Any]:
+    assert isinstance(cmd, VerifyIdentity)
+    return verified_party(facts, cmd)
 
 
 def _delivery_choices(side: Side) -> tuple[str, ...]:
@@ -82,6 +89,8 @@ class Action:
     choices: Callable[[Side], tuple[str, ...]] | None = None
     # Its guards look at the materials handed in (the case's facts carry them only then).
     reads_materials: bool = False
+    # What its audit event records beyond the input, from the case (who was checked).
+    records: Callable[[CaseFacts, CaseCommand], Mapping[str, Any]] | None = None
 
 
 W, H, E = Side.WINDOW, Side.HOME, Side.EITHER
@@ -101,7 +110,8 @@ ACTIONS: tuple[Action, ...] = (
            (S.RECEIVED, S.SUPPLEMENTING, S.RETURNED), S.NOT_ACCEPTED, W,
            checks=(reasons_given,)),
     Action("verify_identity", "身份核验通过", VerifyIdentity,
-           (S.FORMALLY_REVIEWED,), S.IDENTITY_VERIFIED, W, checks=(document_matches,)),
+           (S.FORMALLY_REVIEWED,), S.IDENTITY_VERIFIED, W, checks=(document_matches,),
+           records=_verified),
     Action("fail_identity", "身份核验不通过", FailIdentity,
            (S.FORMALLY_REVIEWED,), S.IDENTITY_FAILED, W, checks=(reasons_given,)),
     Action("forward", "在线推送", Forward,

@@ -13,7 +13,8 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .delivery import DeliveryMethod
-from .identity import ApplicantKind, mask
+from .identity import ApplicantKind, DocumentType, mask
+from .parties import AgentRole, Present
 
 # Bounds on what a person may type; the API and the forms enforce them before a command
 # exists, and the commands keep them in one place.
@@ -38,6 +39,20 @@ class MaterialIn:
     code: str = field(metadata=_about("材料编码", min_length=1, max_length=64))
     copies: int = field(default=1, metadata=_about("份数", ge=1, le=99))
     e_licence_verified: bool = field(default=False, metadata=_about("已通过电子证照核验"))
+
+
+@dataclass(frozen=True)
+class AgentIn:
+    """The person who appears for the applicant: 代办人, a company's 经办人, or 监护人."""
+
+    role: AgentRole = field(metadata=_about("代理人类别"))
+    name: str = field(metadata=_about("代理人姓名", min_length=1, max_length=100))
+    document_type: DocumentType = field(metadata=_about("代理人证件类型"))
+    document_number: str = field(
+        metadata=_about("代理人证件号码", min_length=1, max_length=24, personal=True)
+    )
+    phone: str = field(default="", metadata=_about("代理人联系电话", max_length=32))
+    relationship: str = field(default="", metadata=_about("与申请人关系", max_length=50))
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -90,10 +105,13 @@ class NotAccept(WithReasons):
 
 @dataclass(frozen=True, kw_only=True)
 class VerifyIdentity(CaseCommand):
-    """身份核验通过."""
+    """身份核验通过: the person present shows the document registered for them."""
 
+    person: Present = field(default=Present.APPLICANT, metadata=_about("核验对象"))
+    # Unset: the type registered for that person at receipt.
+    document_type: DocumentType | None = field(default=None, metadata=_about("证件类型"))
     document_number: str = field(
-        metadata=_about("证件号码", min_length=1, max_length=18, personal=True)
+        metadata=_about("证件号码", min_length=1, max_length=24, personal=True)
     )
 
 
@@ -179,8 +197,14 @@ class Application:
     applicant_kind: ApplicantKind = field(metadata=_about("申请人类型"))
     applicant_name: str = field(metadata=_about("申请人", min_length=1, max_length=200))
     applicant_id_number: str = field(
-        metadata=_about("申请人证件号码", min_length=1, max_length=18, personal=True)
+        metadata=_about("申请人证件号码", min_length=1, max_length=24, personal=True)
     )
+    # Unset: 居民身份证 for a person, 统一社会信用代码 for a company.
+    applicant_document_type: DocumentType | None = field(
+        default=None, metadata=_about("申请人证件类型")
+    )
+    legal_representative: str = field(default="", metadata=_about("法定代表人", max_length=100))
+    agent: AgentIn | None = field(default=None, metadata=_about("代理人"))
     delivery_preference: DeliveryMethod = field(metadata=_about("结果送达方式"))
     materials: tuple[MaterialIn, ...] = field(
         default=(), metadata=_about("材料", max_items=MAX_MATERIALS)
@@ -197,6 +221,12 @@ _NOT_PAYLOAD = frozenset({"case_no", "expected_version", "reasons"})
 def _recorded(value: Any) -> Any:
     if isinstance(value, MaterialIn):
         return value.code
+    if isinstance(value, AgentIn):
+        return {
+            "role": value.role.value,
+            "name": value.name,
+            "document": mask(value.document_number),
+        }
     if isinstance(value, str):
         return value.strip()  # a StrEnum (delivery method) records its value
     if isinstance(value, tuple | list):
@@ -227,7 +257,7 @@ def reasons_of(command: CaseCommand) -> tuple[str, ...]:
 def field_labels() -> dict[str, str]:
     """Every input field's Chinese label, by field name (one name, one label, everywhere)."""
     labels: dict[str, str] = {}
-    for cls in (MaterialIn, Application, *_all_commands(CaseCommand)):
+    for cls in (MaterialIn, Application, *_all_commands(CaseCommand), AgentIn):
         for f in fields(cls):
             if "label" in f.metadata:
                 labels.setdefault(f.name, str(f.metadata["label"]))

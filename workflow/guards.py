@@ -27,8 +27,17 @@ from .commands import (
 )
 from .delivery import DELIVERY_SIDE, DeliveryMethod
 from .guide import GuideConfig, Material, MaterialsInvalid, check_materials, missing_materials
-from .identity import ApplicantKind, InvalidIdentityNumber, validate_applicant_id
+from .identity import (
+    DOCUMENT_LABELS,
+    ApplicantKind,
+    DocumentType,
+    InvalidIdentityNumber,
+    validate_document,
+)
+from .parties import AGENT_ROLE_LABELS, AgentRole, Party, Present
 from .states import Side, State
+
+_NOBODY = Party("", DocumentType.RESIDENT_ID, "")
 
 
 @dataclass(frozen=True)
@@ -39,7 +48,9 @@ class CaseFacts:
     originals_required: bool = False
     originals_arrived: bool = False
     applicant_kind: ApplicantKind = ApplicantKind.PERSON
-    applicant_id_number: str = ""
+    applicant: Party = _NOBODY
+    agent: Party | None = None
+    agent_role: AgentRole | None = None
     handed_in: tuple[Material, ...] = ()
     guide: GuideConfig | None = None
 
@@ -105,7 +116,8 @@ def reasons_given(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
 def materials_complete(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
     if facts.guide is None:
         return None  # a case from before guides were versioned: nothing to check against
-    missing = missing_materials(facts.guide, (m.code for m in facts.handed_in))
+    handed_in = (m.code for m in facts.handed_in)
+    missing = missing_materials(facts.guide, handed_in, agent=facts.agent is not None)
     if not missing:
         return None
     return Refusal(
@@ -144,21 +156,65 @@ def fresh_materials(facts: CaseFacts, cmd: Supplement) -> tuple[MaterialIn, ...]
 
 
 def document_matches(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
-    """The document shown in person is well formed and is the one registered at receipt."""
+    """The person present shows a well-formed document, the one registered for them at
+    receipt. A company is checked through its 经办人, never by its credit code alone."""
     cmd = attempt.command
     assert isinstance(cmd, VerifyIdentity)
+    party, refusal = _present(facts, cmd.person)
+    if party is None:
+        return refusal
+    shown = cmd.document_type or party.document_type
+    if shown is not party.document_type:
+        return Refusal(
+            "identity.mismatch",
+            f"证件类型：{party.name}收件登记的是{DOCUMENT_LABELS[party.document_type]}，"
+            f"所持为{DOCUMENT_LABELS[shown]}。请核对；确属不符的，请作「身份核验不通过」处理。",
+            field="document_type",
+        )
     try:
-        seen = validate_applicant_id(facts.applicant_kind, cmd.document_number, "document_number")
+        seen = validate_document(shown, cmd.document_number, "证件号码")
     except InvalidIdentityNumber as err:
         return Refusal(err.code, str(err), field="document_number")
-    if seen == facts.applicant_id_number:
+    if seen == party.document_number:
         return None
     return Refusal(
         "identity.mismatch",
-        "document_number：所持证件号码与收件登记的号码不一致。"
+        f"证件号码：所持证件号码与收件登记的{party.name}的号码不一致。"
         "请核对；确属不符的，请作「身份核验不通过」处理。",
         field="document_number",
     )
+
+
+def _present(facts: CaseFacts, person: Present) -> tuple[Party | None, Refusal | None]:
+    """The registered party who is being checked, or why that person cannot be."""
+    if person is Present.AGENT:
+        if facts.agent is None:
+            return None, Refusal(
+                "identity.no_agent",
+                "核验对象：收件登记时没有登记代理人，请核验申请人本人。",
+                field="person",
+            )
+        return facts.agent, None
+    if facts.applicant_kind is ApplicantKind.COMPANY:
+        role = AGENT_ROLE_LABELS[facts.agent_role or AgentRole.HANDLER]
+        return None, Refusal(
+            "identity.company_needs_agent",
+            f"核验对象：法人办件须核验到场{role}的身份证件，不能只核对统一社会信用代码。"
+            f"请选择「{role}」。",
+            field="person",
+        )
+    return facts.applicant, None
+
+
+def verified_party(facts: CaseFacts, cmd: VerifyIdentity) -> dict[str, str]:
+    """What the audit event says of an identity check: who was checked, with what."""
+    party = facts.agent if cmd.person is Present.AGENT else facts.applicant
+    assert party is not None  # document_matches let it through
+    return {
+        "verified": cmd.person.value,
+        "verified_name": party.name,
+        "document_type": party.document_type.value,
+    }
 
 
 def _tracking(carrier: str, tracking_no: str) -> Refusal | None:

@@ -19,6 +19,8 @@ class MaterialSpec:
     original: bool = False  # the home department must examine the original
     copies: int = 1
     e_licence: bool = False  # an electronic licence can stand in for the original
+    # Needed only when someone appears for the applicant (授权委托书, 监护关系证明).
+    agent: bool = False
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,7 @@ def parse_config(front: Mapping[str, Any]) -> GuideConfig:
             original=bool(m.get("original", False)),
             copies=int(m.get("copies", 1)),
             e_licence=bool(m.get("e_licence", False)),
+            agent=bool(m.get("agent", False)),
         )
         for m in front.get("materials") or ()
     )
@@ -69,10 +72,17 @@ def parse_config(front: Mapping[str, Any]) -> GuideConfig:
     )
 
 
-def missing_materials(config: GuideConfig, handed_in: Iterable[str]) -> tuple[str, ...]:
-    """Names of required materials not handed in, in the guide's order (for the one-time notice)."""
+def missing_materials(
+    config: GuideConfig, handed_in: Iterable[str], *, agent: bool = False
+) -> tuple[str, ...]:
+    """Names of required materials not handed in, in the guide's order (for the one-time
+    notice); those the guide asks of an agent only when one appears."""
     have = set(handed_in)
-    return tuple(m.name for m in config.materials if m.required and m.code not in have)
+    return tuple(
+        m.name
+        for m in config.materials
+        if m.required and (agent or not m.agent) and m.code not in have
+    )
 
 
 def originals_to_mail(config: GuideConfig, handed_in: Mapping[str, bool]) -> tuple[str, ...]:
@@ -118,11 +128,11 @@ def check_materials(config: GuideConfig, given: Sequence[MaterialIn]) -> tuple[M
         spec = config.material(m.code)
         if spec is None:
             known = "、".join(f"{s.code}（{s.name}）" for s in config.materials)
-            raise MaterialsInvalid(f"materials：操作指南中没有材料「{m.code}」。可选：{known}。")
+            raise MaterialsInvalid(f"材料：操作指南中没有材料「{m.code}」。可选：{known}。")
         if m.code in seen:
-            raise MaterialsInvalid(f"materials：材料「{spec.name}」重复登记。")
+            raise MaterialsInvalid(f"材料：材料「{spec.name}」重复登记。")
         if m.copies < 1:
-            raise MaterialsInvalid(f"materials：材料「{spec.name}」份数须至少为1。")
+            raise MaterialsInvalid(f"材料：材料「{spec.name}」份数须至少为1。")
         seen.add(m.code)
         out.append(
             Material(

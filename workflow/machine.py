@@ -11,9 +11,9 @@ Every guard is a `conditions` callable of its transition. A guard that refuses r
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
-from typing import cast
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any, cast
 
 from transitions import EventData, Machine
 
@@ -99,6 +99,7 @@ class Outcome:
     deadlines: tuple[DeadlineOp, ...]
     handed_in: tuple[Material, ...]  # materials the action added
     originals_required: bool  # after the action
+    recorded: Mapping[str, Any] = field(default_factory=dict)  # for the audit event
 
     @property
     def closes(self) -> bool:
@@ -132,6 +133,7 @@ def fire(facts: CaseFacts, command: CaseCommand, side: Side) -> Outcome:
         deadlines=deadline_changes(facts.state, target, required),
         handed_in=added,
         originals_required=required,
+        recorded=action.records(facts, command) if action.records else {},
     )
 
 

@@ -9,6 +9,7 @@ there); unknown fields are refused. Bad input stops here with a 422 naming the f
 from __future__ import annotations
 
 import dataclasses
+import types
 import typing
 from enum import Enum
 from typing import Annotated, Any
@@ -37,8 +38,20 @@ Version = Annotated[int, Field(ge=1, le=MAX_VERSION)]
 _COMMON = frozenset(f.name for f in dataclasses.fields(CaseCommand))
 
 
+def _optional(kind: Any) -> Any | None:
+    """X for a field typed `X | None`, else None."""
+    if typing.get_origin(kind) in (types.UnionType, typing.Union):
+        rest = [k for k in typing.get_args(kind) if k is not type(None)]
+        if len(rest) == 1:
+            return rest[0]
+    return None
+
+
 def _annotation(kind: Any, meta: typing.Mapping[str, Any]) -> Any:
     """The body type of one command field, with the field's bounds."""
+    inner = _optional(kind)
+    if inner is not None:
+        return _annotation(inner, meta) | None
     origin = typing.get_origin(kind)
     if origin is tuple:
         item = _annotation(typing.get_args(kind)[0], meta)
@@ -92,6 +105,9 @@ def _body_value(value: Any) -> Any:
 
 def _domain_value(value: Any, kind: Any) -> Any:
     """A validated body value as the command's field takes it."""
+    inner = _optional(kind)
+    if inner is not None:
+        return None if value is None else _domain_value(value, inner)
     if typing.get_origin(kind) is tuple:
         (item,) = typing.get_args(kind)[:1]
         return tuple(_domain_value(v, item) for v in value)

@@ -219,6 +219,9 @@ def register(
                 "contact_phone": _first(form, "contact_phone").strip(),
                 "delivery_address": _first(form, "delivery_address").strip(),
                 "materials": _materials(form),
+                "applicant_document_type": _first(form, "applicant_document_type") or None,
+                "legal_representative": _first(form, "legal_representative").strip(),
+                "agent": _agent(form),
             }
         )
         view = receive(rt.uow(), application_of(body), actor=actor, now=now)
@@ -269,6 +272,15 @@ def _materials(form: dict[str, list[str]]) -> list[dict[str, Any]]:
     ]
 
 
+def _agent(form: dict[str, list[str]]) -> dict[str, str] | None:
+    """The agent fieldset, when an agent category is chosen."""
+    role = _first(form, "agent_role")
+    if not role:
+        return None
+    fields = ("name", "document_type", "document_number", "phone", "relationship")
+    return {"role": role, **{f: _first(form, f"agent_{f}").strip() for f in fields}}
+
+
 def _action_body(model: type[BaseModel], form: dict[str, list[str]]) -> dict[str, Any]:
     """Form fields -> the action's JSON body: textareas one entry per line, checkboxes lists."""
     body: dict[str, Any] = {}
@@ -285,7 +297,9 @@ def _action_body(model: type[BaseModel], form: dict[str, list[str]]) -> dict[str
             if entries or field.is_required():
                 body[name] = entries
         elif name in form:
-            body[name] = _first(form, name).strip()
+            value = _first(form, name).strip()
+            if value or field.is_required():  # an unchosen select keeps its default
+                body[name] = value
     return body
 
 

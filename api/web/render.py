@@ -18,7 +18,8 @@ from tongban.services.users.actors import Actor
 from tongban.workflow.calendar import SHANGHAI, local_minute
 from tongban.workflow.commands import field_labels
 from tongban.workflow.delivery import DELIVERY_LABELS, DeliveryMethod
-from tongban.workflow.identity import APPLICANT_KIND_LABELS
+from tongban.workflow.identity import APPLICANT_KIND_LABELS, DOCUMENT_LABELS, PERSONAL_DOCUMENTS
+from tongban.workflow.parties import AGENT_ROLE_LABELS, PRESENT_LABELS
 from tongban.workflow.roles import ROLE_LABELS
 from tongban.workflow.states import STATE_LABELS, State
 
@@ -35,11 +36,19 @@ PAYLOAD_LABELS: dict[str, str] = field_labels() | {
     "notice_items": "告知补正",
     "document": "核验证件号",
     "document_number": "核验证件号",
+    "agent_role": "代理人类别",
+    "agent_name": "代理人",
+    "agent_id": "代理人证件号",
+    "verified": "核验对象",
+    "verified_name": "被核验人",
 }
 
 _VALUE_LABELS: dict[str, str] = {
     **{k.value: label for k, label in APPLICANT_KIND_LABELS.items()},
     **{m.value: label for m, label in DELIVERY_LABELS.items()},
+    **{d.value: label for d, label in DOCUMENT_LABELS.items()},
+    **{r.value: label for r, label in AGENT_ROLE_LABELS.items()},
+    **{p.value: label for p, label in PRESENT_LABELS.items()},
 }
 
 
@@ -82,6 +91,8 @@ templates.env.globals.update(
     STATE_OPTIONS=[(s.value, STATE_LABELS[s]) for s in State],
     DELIVERY_LABELS={m.value: label for m, label in DELIVERY_LABELS.items()},
     DELIVERY_METHODS=[m.value for m in DeliveryMethod],
+    PERSON_DOCUMENTS=[(d.value, DOCUMENT_LABELS[d]) for d in PERSONAL_DOCUMENTS],
+    AGENT_ROLES=[(r.value, label) for r, label in AGENT_ROLE_LABELS.items()],
 )
 
 

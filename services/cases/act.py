@@ -17,6 +17,7 @@ from tongban.workflow.commands import CaseCommand, audit_payload, reasons_of
 from tongban.workflow.deadlines import DeadlineOp
 from tongban.workflow.guide import GuideConfig
 from tongban.workflow.machine import Outcome, Refused, fire
+from tongban.workflow.states import State
 
 from ..audit.chain import next_link
 from ..calendar.store import calendar_for
@@ -25,7 +26,7 @@ from ..core.uow import STALE_MESSAGE, UnitOfWork
 from ..deadlines.ops import NewDeadline, moved, starting
 from ..guides.store import config_of
 from ..users.actors import Actor
-from ..users.scope import side_for
+from ..users.scope import out_of_scope, side_for
 from .store import CaseMove, CaseStore, OpenDeadline, StoredCase
 from .views import CaseView
 
@@ -33,7 +34,7 @@ log = structlog.get_logger("tongban.cases")
 
 
 def not_found(case_no: str) -> CaseNotFound:
-    return CaseNotFound(f"办件「{case_no}」不存在，请核对办件编号。")
+    return out_of_scope(case_no)
 
 
 def refusal_error(err: Refused) -> DomainError:
@@ -83,8 +84,7 @@ def _check_version(command: CaseCommand, case: StoredCase) -> None:
     seen = command.expected_version
     if seen is not None and seen != case.version:
         raise StaleVersion(
-            f"办件「{case.case_no}」已更新（您看到的是第 {seen} 版，"
-            f"现为第 {case.version} 版）。请刷新后重新操作。",
+            f"办件「{case.case_no}」在您打开之后已被办理或更新。请刷新页面，看清当前状态后再操作。",
             current_version=case.version,
         )
 
@@ -110,7 +110,7 @@ def _write(
         from_state=outcome.source.value,
         to_state=outcome.target.value,
         reasons=reasons_of(command),
-        payload=audit_payload(command),
+        payload={**audit_payload(command), **outcome.recorded},
     )
     move = CaseMove(
         state=outcome.target,
@@ -121,6 +121,7 @@ def _write(
         closed_at=now if outcome.closes else None,
         decision=outcome.decision,
         arrived_at=now if outcome.originals_arrive else None,
+        forwarded_at=now if outcome.target is State.FORWARDED else None,
     )
     moved, new = _deadlines(uow, case, outcome.deadlines, guide, now)
     if not store.save(case, move, link.columns(), moved, new, outcome.handed_in):

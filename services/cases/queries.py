@@ -23,8 +23,9 @@ from tongban.workflow.deadlines import DEADLINE_STATUS_LABELS, DeadlineStatus
 from tongban.workflow.delivery import DELIVERY_LABELS
 from tongban.workflow.guards import CaseFacts
 from tongban.workflow.guide import GuideConfig, Material, missing_materials, parse_config
-from tongban.workflow.identity import mask
+from tongban.workflow.identity import DOCUMENT_LABELS, mask
 from tongban.workflow.machine import options
+from tongban.workflow.parties import AGENT_ROLE_LABELS
 from tongban.workflow.roles import ROLE_LABELS, Role
 from tongban.workflow.stages import STAGE_LABELS
 from tongban.workflow.states import FINAL_STATES, SIDE_LABELS, STATE_LABELS, Side, State
@@ -36,8 +37,10 @@ from ..guides.store import config_of
 from ..users.actors import Actor
 from ..users.scope import check_can_read, region_prefix, side_of
 from .act import not_found
+from .parties import agent_of, applicant_of
 from .views import (
     ActionOption,
+    AgentView,
     CaseDetail,
     CasePage,
     CaseRow,
@@ -110,7 +113,7 @@ def _scoped(stmt: Select[*_Ts], actor: Actor) -> Select[*_Ts]:
     if actor.role is Role.CLERK and actor.office_id is not None:
         return stmt.where(Case.office_id == actor.office_id)
     if actor.role is Role.REVIEWER and actor.department_id is not None:
-        return stmt.where(Case.department_id == actor.department_id)
+        return stmt.where(Case.department_id == actor.department_id, Case.forwarded_at.is_not(None))
     if actor.role is Role.SUPERVISOR and actor.region_code:
         prefix = region_prefix(actor.region_code)
         return stmt.where(
@@ -139,14 +142,14 @@ def list_cases(
         try:
             State(state)
         except ValueError:
-            raise InvalidInput(f"state：没有「{state}」这种办件状态。", field="state") from None
+            raise InvalidInput(f"办件状态：没有「{state}」这种办件状态。", field="state") from None
     if not 1 <= page <= MAX_PAGE:
-        raise InvalidInput(f"page：页码应在 1 到 {MAX_PAGE} 之间。", field="page")
+        raise InvalidInput(f"页码：应在 1 到 {MAX_PAGE} 之间。", field="page")
     if not 1 <= per_page <= 100:
-        raise InvalidInput("per_page：每页条数应在 1 到 100 之间。", field="per_page")
+        raise InvalidInput("每页条数：应在 1 到 100 之间。", field="per_page")
     text = (q or "").strip()
     if len(text) > MAX_QUERY_CHARS:
-        raise InvalidInput(f"q：搜索词最多 {MAX_QUERY_CHARS} 个字。", field="q")
+        raise InvalidInput(f"搜索词：最多 {MAX_QUERY_CHARS} 个字。", field="q")
     stmt = (
         select(Case, Item.code, Item.name, Office.name, Department.name)
         .join(Item, Item.id == Case.item_id)
@@ -237,12 +240,28 @@ def _facts(c: Case, config: GuideConfig | None) -> CaseFacts:
         originals_required=c.originals_required,
         originals_arrived=c.originals_received_at is not None,
         applicant_kind=c.applicant_kind,
-        applicant_id_number=c.applicant_id_number,
+        applicant=applicant_of(c),
+        agent=agent_of(c),
+        agent_role=c.agent_role,
         handed_in=tuple(
             Material(m.code, m.name, m.copies, m.original_required, m.e_licence_verified)
             for m in c.materials
         ),
         guide=config,
+    )
+
+
+def _agent_view(c: Case) -> AgentView | None:
+    if c.agent_role is None or c.agent_document_type is None:
+        return None
+    return AgentView(
+        role=c.agent_role.value,
+        role_label=AGENT_ROLE_LABELS[c.agent_role],
+        name=c.agent_name,
+        document_label=DOCUMENT_LABELS[c.agent_document_type],
+        document_masked=mask(c.agent_document_number),
+        phone=c.agent_phone,
+        relationship=c.agent_relationship,
     )
 
 
@@ -308,6 +327,9 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
             applicant_kind=c.applicant_kind.value,
             applicant_name=c.applicant_name,
             applicant_id_masked=mask(c.applicant_id_number),
+            applicant_document_label=DOCUMENT_LABELS[c.applicant_document_type],
+            legal_representative=c.legal_representative,
+            agent=_agent_view(c),
             contact_phone=c.contact_phone,
             delivery_preference=c.delivery_preference.value,
             delivery_label=DELIVERY_LABELS[c.delivery_preference],
@@ -336,7 +358,11 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
                 MaterialChoice(m.code, m.name, m.required, m.original, m.e_licence)
                 for m in (config.materials if config else ())
             ],
-            missing_materials=list(missing_materials(config, handed_in)) if config else [],
+            missing_materials=(
+                list(missing_materials(config, handed_in, agent=c.agent_role is not None))
+                if config
+                else []
+            ),
         )
     return detail
 

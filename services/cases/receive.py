@@ -8,13 +8,13 @@ windows never print the same number, and a refused receipt gives its number back
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import date, datetime
 
 import structlog
 
 from tongban.workflow.actions import RECEIVE
 from tongban.workflow.calendar import SHANGHAI
-from tongban.workflow.commands import Application
+from tongban.workflow.commands import AgentIn, Application
 from tongban.workflow.delivery import DeliveryMethod
 from tongban.workflow.guide import (
     GuideConfig,
@@ -23,11 +23,15 @@ from tongban.workflow.guide import (
     originals_required,
 )
 from tongban.workflow.identity import (
+    PERSONAL_DOCUMENTS,
     ApplicantKind,
+    DocumentType,
     InvalidIdentityNumber,
+    birth_date,
     mask,
-    validate_applicant_id,
+    validate_document,
 )
+from tongban.workflow.parties import AGENT_ROLE_LABELS, AgentRole, Party
 from tongban.workflow.roles import Role
 from tongban.workflow.stages import Stage
 from tongban.workflow.states import STATE_LABELS, State
@@ -52,11 +56,12 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
         raise ScopeDenied("只有收件窗口人员可以登记收件。")
     app = application
     kind = _applicant_kind(app.applicant_kind)
-    id_number = _applicant_id(kind, app.applicant_id_number)
     if not app.applicant_name.strip():
-        raise InvalidInput("applicant_name：请填写申请人姓名或单位名称。", field="applicant_name")
-    method = _delivery_method(app.delivery_preference)
+        raise InvalidInput("申请人：请填写申请人姓名或单位名称。", field="applicant_name")
+    applicant = _applicant(kind, app)
     day = now.astimezone(SHANGHAI).date()
+    agent = _agent(kind, applicant, app, day)
+    method = _delivery_method(app.delivery_preference)
     with uow.batching():
         store = CaseStore(uow)
         found, seq = store.open_receipt(
@@ -72,6 +77,7 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
             materials = check_materials(guide, app.materials)
         except MaterialsInvalid as err:
             raise InvalidInput(str(err), field=err.field) from None
+        agent_role = app.agent.role if app.agent is not None else None
         case_no = f"{actor.office_code}-{day:%Y%m%d}-{seq:04d}"
         required = originals_required(guide, materials)
         link = next_link(
@@ -89,7 +95,18 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
                 "guide_version": refs.guide_version,
                 "department": app.department_code,
                 "applicant_kind": kind.value,
-                "applicant_id": mask(id_number),
+                "applicant_document_type": applicant.document_type.value,
+                "applicant_id": mask(applicant.document_number),
+                **(
+                    {}
+                    if agent is None or agent_role is None
+                    else {
+                        "agent_role": agent_role.value,
+                        "agent_name": agent.name,
+                        "agent_document_type": agent.document_type.value,
+                        "agent_id": mask(agent.document_number),
+                    }
+                ),
                 "materials": [m.code for m in materials],
                 "originals_required": required,
             },
@@ -114,8 +131,16 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
                 "office_id": actor.office_id,
                 "department_id": refs.department_id,
                 "applicant_kind": kind,
-                "applicant_name": app.applicant_name.strip(),
-                "applicant_id_number": id_number,
+                "applicant_name": applicant.name,
+                "applicant_document_type": applicant.document_type,
+                "applicant_id_number": applicant.document_number,
+                "legal_representative": app.legal_representative.strip(),
+                "agent_role": agent_role,
+                "agent_name": agent.name if agent else "",
+                "agent_document_type": agent.document_type if agent else None,
+                "agent_document_number": agent.document_number if agent else "",
+                "agent_phone": app.agent.phone.strip() if app.agent else "",
+                "agent_relationship": app.agent.relationship.strip() if app.agent else "",
                 "contact_phone": app.contact_phone.strip(),
                 "delivery_preference": method,
                 "delivery_address": app.delivery_address.strip(),
@@ -146,16 +171,99 @@ def _applicant_kind(value: str) -> ApplicantKind:
         return ApplicantKind(value)
     except ValueError:
         raise InvalidInput(
-            f"applicant_kind：应为 person（自然人）或 company（法人），实际为「{value}」。",
+            f"申请人类型：应为 person（自然人）或 company（法人），实际为「{value}」。",
             field="applicant_kind",
         ) from None
 
 
-def _applicant_id(kind: ApplicantKind, number: str) -> str:
+def _applicant(kind: ApplicantKind, app: Application) -> Party:
+    """The applicant with a document that fits their kind, its number checked."""
+    if kind is ApplicantKind.COMPANY:
+        doc = app.applicant_document_type or DocumentType.CREDIT_CODE
+        if doc is not DocumentType.CREDIT_CODE:
+            raise InvalidInput(
+                "申请人证件类型：法人以统一社会信用代码登记；到场经办人的证件请登记在代理人中。",
+                field="applicant_document_type",
+            )
+    else:
+        doc = app.applicant_document_type or DocumentType.RESIDENT_ID
+        if doc not in PERSONAL_DOCUMENTS:
+            raise InvalidInput(
+                "申请人证件类型：自然人不能以统一社会信用代码登记，请选择所持身份证件。",
+                field="applicant_document_type",
+            )
+    number = _document(doc, app.applicant_id_number, "申请人证件号码", "applicant_id_number")
+    if kind is ApplicantKind.COMPANY and not app.legal_representative.strip():
+        raise InvalidInput(
+            "法定代表人：法人申请须填写法定代表人姓名。", field="legal_representative"
+        )
+    return Party(app.applicant_name.strip(), doc, number)
+
+
+def _agent(kind: ApplicantKind, applicant: Party, app: Application, day: date) -> Party | None:
+    """The agent who appears, checked against who may appear for this applicant."""
+    given = app.agent
+    if given is None:
+        _check_no_agent_needed(kind, applicant, day)
+        return None
+    if not given.name.strip():
+        raise InvalidInput("代理人姓名：请填写到场代理人的姓名。", field="agent.name")
+    if given.document_type not in PERSONAL_DOCUMENTS:
+        raise InvalidInput(
+            "代理人证件类型：代理人须出示本人身份证件，不能以统一社会信用代码登记。",
+            field="agent.document_type",
+        )
+    _check_agent_role(kind, given)
+    number = _document(
+        given.document_type, given.document_number, "代理人证件号码", "agent.document_number"
+    )
+    if (given.document_type, number) == (applicant.document_type, applicant.document_number):
+        raise InvalidInput(
+            "代理人证件号码：代理人与申请人是同一人。申请人本人到场的，无须登记代理人。",
+            field="agent.document_number",
+        )
+    return Party(given.name.strip(), given.document_type, number)
+
+
+def _check_no_agent_needed(kind: ApplicantKind, applicant: Party, day: date) -> None:
+    if kind is ApplicantKind.COMPANY:
+        raise InvalidInput(
+            "代理人：法人申请须登记到场的经办人（姓名、证件），身份核验核对的是经办人。",
+            field="agent",
+        )
+    born = birth_date(applicant.document_type, applicant.document_number)
+    if born is not None and _age(born, day) < 18:
+        raise InvalidInput(
+            f"代理人：申请人未满18周岁（出生于{born:%Y年%m月%d日}），"
+            "须登记到场的监护人（或监护人委托的代办人）。",
+            field="agent",
+        )
+
+
+def _check_agent_role(kind: ApplicantKind, agent: AgentIn) -> None:
+    allowed = (
+        (AgentRole.HANDLER,)
+        if kind is ApplicantKind.COMPANY
+        else (AgentRole.PROXY, AgentRole.GUARDIAN)
+    )
+    if agent.role not in allowed:
+        names = "或".join(AGENT_ROLE_LABELS[r] for r in allowed)
+        who = "法人" if kind is ApplicantKind.COMPANY else "自然人"
+        raise InvalidInput(
+            f"代理人类别：{who}申请的代理人应为{names}，不能是{AGENT_ROLE_LABELS[agent.role]}。",
+            field="agent.role",
+        )
+
+
+def _age(born: date, day: date) -> int:
+    return day.year - born.year - ((day.month, day.day) < (born.month, born.day))
+
+
+def _document(kind: DocumentType, number: str, label: str, field: str) -> str:
     try:
-        return validate_applicant_id(kind, number, "applicant_id_number")
+        return validate_document(kind, number, label)
     except InvalidIdentityNumber as err:
-        raise InvalidInput(str(err), code=err.code, field="applicant_id_number") from None
+        raise InvalidInput(str(err), code=err.code, field=field) from None
 
 
 def _delivery_method(value: str) -> DeliveryMethod:
@@ -163,7 +271,7 @@ def _delivery_method(value: str) -> DeliveryMethod:
         return DeliveryMethod(value)
     except ValueError:
         raise InvalidInput(
-            "delivery_preference：应为 mail（寄递）、electronic（网络送达）或 window（窗口领取）。",
+            "结果送达方式：应为 mail（寄递）、electronic（网络送达）或 window（窗口领取）。",
             field="delivery_preference",
         ) from None
 
@@ -179,15 +287,15 @@ class _Found:
 def _references(refs: References | None, app: Application) -> _Found:
     """The item, its current guide and the department, or the first that is missing."""
     if refs is None:
-        raise InvalidInput(f"item_code：事项「{app.item_code}」不存在。", field="item_code")
+        raise InvalidInput(f"事项编码：事项「{app.item_code}」不存在。", field="item_code")
     if refs.department_id is None:
         raise InvalidInput(
-            f"department_code：办理地部门「{app.department_code}」不存在。",
+            f"办理地部门：办理地部门「{app.department_code}」不存在。",
             field="department_code",
         )
     if refs.guide_id is None or refs.guide_version is None:
         raise InvalidInput(
-            f"item_code：事项「{refs.item_name}」尚无操作指南，不能收件。请联系管理员加载指南。",
+            f"事项编码：事项「{refs.item_name}」尚无操作指南，不能收件。请联系管理员加载指南。",
             code="guide.missing",
             field="item_code",
         )
@@ -198,8 +306,8 @@ def _check_delivery(config: GuideConfig, method: DeliveryMethod, address: str) -
     if method not in config.results:
         offered = "、".join(m.value for m in config.results)
         raise InvalidInput(
-            f"delivery_preference：本事项的结果只能以 {offered} 方式发放。",
+            f"结果送达方式：本事项的结果只能以 {offered} 方式发放。",
             field="delivery_preference",
         )
     if method is DeliveryMethod.MAIL and not address.strip():
-        raise InvalidInput("delivery_address：寄递结果须填写收件地址。", field="delivery_address")
+        raise InvalidInput("送达地址：寄递结果须填写收件地址。", field="delivery_address")

@@ -59,8 +59,9 @@ Processor = Callable[[Any], Any]
 
 CASE_READ = (
     "id", "case_no", "version", "state", "office_id", "department_id", "guide_version_id",
-    "applicant_kind", "applicant_id_number", "originals_required", "originals_received_at",
-    "audit_seq", "audit_head",
+    "applicant_kind", "applicant_name", "applicant_document_type", "applicant_id_number",
+    "agent_role", "agent_name", "agent_document_type", "agent_document_number",
+    "forwarded_at", "originals_required", "originals_received_at", "audit_seq", "audit_head",
 )  # fmt: skip
 # Read in the order of the dataclasses they fill.
 DEADLINE_READ = ("id", *(f.name for f in fields(Timing)))
@@ -70,12 +71,17 @@ MATERIAL_NEW = (*MATERIAL_READ, "details")
 READ_CASE_IDS = (0, len(CASE_READ))
 CASE_NEW = (
     "case_no", "item_id", "guide_version_id", "mode", "state", "version", "office_id",
-    "department_id", "applicant_kind", "applicant_name", "applicant_id_number",
+    "department_id", "applicant_kind", "applicant_name", "applicant_document_type",
+    "applicant_id_number", "legal_representative", "agent_role", "agent_name",
+    "agent_document_type", "agent_document_number", "agent_phone", "agent_relationship",
     "contact_phone", "delivery_preference", "delivery_address", "originals_required",
     "received_at", "updated_at", "audit_seq", "audit_head",
 )  # fmt: skip
 # The case row after an action: the bind names of its new values.
-CASE_MOVE = ("state", "now", "seq", "mac", "required", "closed_at", "decision", "arrived_at")
+CASE_MOVE = (
+    "state", "now", "seq", "mac", "required", "closed_at", "decision", "arrived_at",
+    "forwarded_at",
+)  # fmt: skip
 
 
 class Statement:
@@ -159,12 +165,12 @@ def _binds(table: Table, names: Sequence[str], prefix: str = "") -> list[BindPar
 def _move_case() -> Any:
     """UPDATE of the case row after an action, only at the version it was read at."""
     c = CASES.c
-    state, now, seq, mac, required, closed_at, decision, arrived_at = (
+    state, now, seq, mac, required, closed_at, decision, arrived_at, forwarded_at = (
         bindparam(name, type_=CASES.c[column].type)
         for name, column in zip(
             CASE_MOVE,
             ("state", "updated_at", "audit_seq", "audit_head", "originals_required",
-             "closed_at", "decision", "originals_received_at"),
+             "closed_at", "decision", "originals_received_at", "forwarded_at"),
             strict=True,
         )
     )  # fmt: skip
@@ -182,6 +188,8 @@ def _move_case() -> Any:
             closed_at=func.coalesce(closed_at, c.closed_at),
             decision=func.coalesce(decision, c.decision),
             originals_received_at=func.coalesce(arrived_at, c.originals_received_at),
+            # The first forward: the home department sees the case from then on.
+            forwarded_at=func.coalesce(c.forwarded_at, forwarded_at),
         )
     )
 

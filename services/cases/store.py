@@ -23,12 +23,14 @@ from typing import Any
 
 from tongban.workflow.guards import CaseFacts
 from tongban.workflow.guide import GuideConfig, Material
-from tongban.workflow.identity import ApplicantKind
+from tongban.workflow.identity import ApplicantKind, DocumentType
+from tongban.workflow.parties import AgentRole
 from tongban.workflow.states import State
 
 from ..core.errors import StaleVersion
 from ..core.uow import STALE_MESSAGE, UnitOfWork, chain_conflict
 from ..deadlines.ops import NewDeadline, Timing
+from .parties import agent_of, applicant_of
 from .statements import CASE_READ, MATERIAL_READ, Statement
 
 # --- what an action reads -----------------------------------------------------------------
@@ -52,7 +54,14 @@ class StoredCase:
     department_id: int
     guide_version_id: int | None
     applicant_kind: ApplicantKind
+    applicant_name: str
+    applicant_document_type: DocumentType
     applicant_id_number: str
+    agent_role: AgentRole | None
+    agent_name: str
+    agent_document_type: DocumentType | None
+    agent_document_number: str
+    forwarded_at: datetime | None
     originals_required: bool
     originals_arrived: bool
     audit_seq: int
@@ -66,7 +75,9 @@ class StoredCase:
             originals_required=self.originals_required,
             originals_arrived=self.originals_arrived,
             applicant_kind=self.applicant_kind,
-            applicant_id_number=self.applicant_id_number,
+            applicant=applicant_of(self),
+            agent=agent_of(self),
+            agent_role=self.agent_role,
             handed_in=self.materials,
             guide=guide,
         )
@@ -98,6 +109,7 @@ class CaseMove:
     closed_at: datetime | None = None
     decision: str | None = None
     arrived_at: datetime | None = None
+    forwarded_at: datetime | None = None
 
 
 def _material_values(m: Material) -> dict[str, Any]:
@@ -185,6 +197,7 @@ class CaseStore:
             "closed_at": move.closed_at,
             "decision": move.decision,
             "arrived_at": move.arrived_at,
+            "forwarded_at": move.forwarded_at,
         }
         with self._conflicts():
             if self._explicit:

@@ -139,6 +139,9 @@ class CaseDetail:
     applicant_kind: str
     applicant_name: str
     applicant_id_masked: str
+    applicant_document_label: str
+    legal_representative: str
+    agent: AgentView | None
     contact_phone: str
     delivery_preference: str
     delivery_label: str
@@ -158,6 +161,19 @@ class CaseDetail:
     # handed in (what a one-time notice would list).
     guide_materials: list[MaterialChoice]
     missing_materials: list[str]
+
+
+@dataclass(frozen=True)
+class AgentView:
+    """Who appeared for the applicant (代办人, 经办人, 监护人), the ID masked."""
+
+    role: str
+    role_label: str
+    name: str
+    document_label: str
+    document_masked: str
+    phone: str
+    relationship: str
 
 
 @dataclass(frozen=True)

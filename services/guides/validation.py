@@ -53,6 +53,8 @@ _TOP_REQUIRED = (
 )
 _TOP_KEYS = frozenset((*_TOP_REQUIRED, "defaults_notice"))
 _MATERIAL_KEYS = ("code", "name", "required", "original", "copies", "e_licence")
+# May be left out: `agent: true` asks for the material only when an agent appears.
+_OPTIONAL_MATERIAL_KEYS = ("agent",)
 _ITEM_CODE = re.compile(r"[1-9]-\d{2}")
 _MATERIAL_CODE = re.compile(r"[a-z][a-z0-9_]*")
 _FRONT_FIRST_LINE = 2  # the front matter text starts on the file's second line
@@ -339,11 +341,9 @@ def _check_materials(
             check.add(check.line(m_node), f"{where}须为映射（code、name、required …）。")
             continue
         keys = check.mapping(m_node, f"{where} ")
-        for key in keys.keys() - set(_MATERIAL_KEYS):
-            check.add(
-                check.line(keys[key][0]),
-                f"{where}：未知字段「{key}」；可用：{'、'.join(_MATERIAL_KEYS)}。",
-            )
+        for key in keys.keys() - {*_MATERIAL_KEYS, *_OPTIONAL_MATERIAL_KEYS}:
+            known = "、".join((*_MATERIAL_KEYS, *_OPTIONAL_MATERIAL_KEYS))
+            check.add(check.line(keys[key][0]), f"{where}：未知字段「{key}」；可用：{known}。")
         for key in _MATERIAL_KEYS:
             if key not in keys:
                 check.add(check.line(m_node), f"{where}缺少字段「{key}」。")
@@ -369,7 +369,7 @@ def _check_materials(
                     )
         if "name" in keys:
             check.text(f"{where} name", keys["name"][1], m["name"])
-        for key in ("required", "original", "e_licence"):
+        for key in ("required", "original", "e_licence", "agent"):
             if key in keys:
                 check.flag(f"{where} {key}", keys[key][1], m[key])
         if "copies" in keys:

@@ -1,9 +1,14 @@
 """What an actor may see and do: a clerk its office's cases (window side), a reviewer the
-cases sent to its department (home side), a supervisor what its region received or handles,
-the admin everything. Supervisors and the admin read; they never act on cases."""
+cases forwarded to its department (home side; before the forward the case does not exist
+for it), a supervisor what its region received or handles, the admin everything.
+Supervisors and the admin read; they never act on cases.
+
+A case outside the actor's scope is "not found", exactly like a case number that does not
+exist, so that case numbers cannot be discovered by trying them."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Protocol
 
 from sqlalchemy.orm import Session
@@ -12,7 +17,7 @@ from tongban.models import Department, Office
 from tongban.workflow.roles import ROLE_SIDE, Role
 from tongban.workflow.states import SIDE_LABELS, Side
 
-from ..core.errors import ScopeDenied
+from ..core.errors import CaseNotFound, ScopeDenied
 from .actors import Actor
 
 
@@ -25,6 +30,8 @@ class Placed(Protocol):
     def office_id(self) -> int: ...
     @property
     def department_id(self) -> int: ...
+    @property
+    def forwarded_at(self) -> datetime | None: ...
 
 
 def region_prefix(region_code: str) -> str:
@@ -39,7 +46,11 @@ def side_of(actor: Actor, case: Placed) -> Side | None:
     """The side of this case the actor works on, or None when it is not theirs."""
     if actor.role is Role.CLERK and case.office_id == actor.office_id:
         return Side.WINDOW
-    if actor.role is Role.REVIEWER and case.department_id == actor.department_id:
+    if (
+        actor.role is Role.REVIEWER
+        and case.department_id == actor.department_id
+        and case.forwarded_at is not None
+    ):
         return Side.HOME
     return None
 
@@ -60,7 +71,12 @@ def check_can_read(session: Session, actor: Actor, case: Placed) -> None:
         return
     if actor.role is Role.SUPERVISOR and _in_region(session, actor, case):
         return
-    raise ScopeDenied(f"本件（{case.case_no}）不在您的工作范围内，无权查看。")
+    raise out_of_scope(case.case_no)
+
+
+def out_of_scope(case_no: str) -> CaseNotFound:
+    """The same answer as for a case number that does not exist."""
+    return CaseNotFound(f"办件「{case_no}」不存在，请核对办件编号。")
 
 
 def side_for(actor: Actor, case: Placed, needed: Side, label: str) -> Side:
@@ -69,7 +85,7 @@ def side_for(actor: Actor, case: Placed, needed: Side, label: str) -> Side:
         raise ScopeDenied("督查人员和系统管理员只能查看办件，不能办理。")
     side = side_of(actor, case)
     if side is None:
-        raise ScopeDenied(f"本件（{case.case_no}）不是本单位的办件，无权办理。")
+        raise out_of_scope(case.case_no)
     if needed is not Side.EITHER and needed is not side:
         raise ScopeDenied(f"「{label}」由{SIDE_LABELS[needed]}办理。")
     return side

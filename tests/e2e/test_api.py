@@ -146,6 +146,13 @@ def test_list_scope_per_role(world: World, client_for: Clients) -> None:
     assert _case_nos(client_for("clerk.cz")) == {cz}
     assert _case_nos(client_for("clerk.gc")) == {gc}
     assert _case_nos(client_for("clerk.hz")) == {hz}
+    # The home departments see nothing before the forward...
+    assert _case_nos(client_for("reviewer.gz")) == set()
+    assert _case_nos(client_for("reviewer.rs")) == set()
+    problem_of(client_for("reviewer.gz").get(f"/api/cases/{cz}"), 404, "case.not_found")
+    for no, clerk in ((cz, "clerk.cz"), (gc, "clerk.gc"), (hz, "clerk.hz")):
+        world.forward(no, clerk)
+    # ...and their own cases from then on.
     assert _case_nos(client_for("reviewer.gz")) == {cz}
     assert _case_nos(client_for("reviewer.rs")) == {gc, hz}
     assert _case_nos(client_for("reviewer.yb")) == set()
@@ -153,10 +160,17 @@ def test_list_scope_per_role(world: World, client_for: Clients) -> None:
     assert _case_nos(client_for("supervisor.ah")) == {cz, gc}  # 34xxxx
     assert _case_nos(client_for("admin")) == {cz, gc, hz}
     # Detail follows the same scope.
+    # Detail follows the same scope; out of it, a case is not found (404, not 403), so that
+    # case numbers cannot be discovered by trying them.
     r = client_for("clerk.hz").get(f"/api/cases/{cz}")
-    problem_of(r, 403, "scope.denied")
+    assert problem_of(r, 404, "case.not_found")["detail"] == (
+        client_for("clerk.hz")
+        .get("/api/cases/CZ01-20260310-9999")
+        .json()["detail"]
+        .replace("CZ01-20260310-9999", cz)
+    )
     assert client_for("supervisor.cz").get(f"/api/cases/{gc}").status_code == 200
-    problem_of(client_for("supervisor.cz").get(f"/api/cases/{hz}"), 403, "scope.denied")
+    problem_of(client_for("supervisor.cz").get(f"/api/cases/{hz}"), 404, "case.not_found")
 
 
 def test_list_filters_and_pages(world: World, client_for: Clients) -> None:
@@ -308,8 +322,11 @@ def test_each_error_kind_is_a_problem(world: World, client_for: Clients, http: H
     problem_of(
         clerk.post(f"/api/cases/{no}/actions/forward", json={}), 409, "transition.not_allowed"
     )
-    # forbidden
+    # not found: a case the home department cannot see yet is no different from no case
     r = reviewer.post(f"/api/cases/{no}/actions/pass_formal_review", json={})
+    problem_of(r, 404, "case.not_found")
+    # forbidden: a supervisor sees the case but does not act on it
+    r = client_for("supervisor.cz").post(f"/api/cases/{no}/actions/pass_formal_review", json={})
     problem_of(r, 403, "scope.denied")
     problem_of(reviewer.post("/api/cases", json=_diploma_body()), 403, "scope.denied")
     # invalid (a domain rule, with the field)
@@ -363,7 +380,8 @@ INVALID_BODIES: list[tuple[str, Any, str]] = [
     ("not_accept", {"reasons": ["ok"], "extra": 1}, "extra"),
     ("request_supplement", {"notice_items": ["a"] * 51}, "notice_items"),
     ("verify_identity", {"document_number": 341702199003151234}, "document_number"),
-    ("verify_identity", {"document_number": "1" * 19}, "document_number"),
+    ("verify_identity", {"document_number": "1" * 25}, "document_number"),
+    ("verify_identity", {"document_number": "1", "person": "stranger"}, "person"),
     ("verify_identity", {"document_number": "34\x00"}, "document_number"),
     ("deliver", {"method": "pigeon"}, "method"),
     ("supplement", {"materials": [{"code": "diploma", "copies": 10**12}]}, "materials.0.copies"),
@@ -474,6 +492,50 @@ def test_register_over_http_validates_with_fields(client_for: Clients) -> None:
     assert problem_of(r, 422, "input.invalid")["field"] == "materials"
     r = clerk.post("/api/cases", json=_diploma_body(delivery_address=""))
     assert problem_of(r, 422, "input.invalid")["field"] == "delivery_address"
+
+
+def test_a_company_registers_with_its_handler_who_is_then_checked(
+    world: World, client_for: Clients
+) -> None:
+    clerk = client_for("clerk.cz")
+    company = _diploma_body(
+        applicant_kind="company", applicant_name="池州某某科技有限公司",
+        applicant_id_number="91350100m000100y43", legal_representative="张三",
+    )  # fmt: skip
+    r = clerk.post("/api/cases", json=company)
+    body = problem_of(r, 422, "input.invalid")
+    assert body["field"] == "agent" and "经办人" in body["detail"]
+    handler = {
+        "role": "handler", "name": "李明", "document_type": "passport",
+        "document_number": "E1234567", "phone": "13900000000",
+    }  # fmt: skip
+    r = clerk.post("/api/cases", json={**company, "agent": {**handler, "role": "guardian"}})
+    assert problem_of(r, 422, "input.invalid")["field"] == "agent.role"
+    r = clerk.post("/api/cases", json={**company, "agent": {**handler, "document_number": "E1"}})
+    body = problem_of(r, 422, "input.invalid_id_number")
+    assert body["field"] == "agent.document_number" and "代理人证件号码（护照）" in body["detail"]
+    r = clerk.post("/api/cases", json={**company, "agent": handler})
+    assert r.status_code == 201, r.text
+    no = r.json()["case_no"]
+    detail = clerk.get(f"/api/cases/{no}").json()
+    assert detail["agent"]["role_label"] == "经办人" and detail["agent"]["name"] == "李明"
+    assert detail["agent"]["document_masked"] == "********"  # a short number: all masked
+    assert detail["applicant_document_label"] == "统一社会信用代码"
+    assert detail["legal_representative"] == "张三"
+    assert clerk.post(f"/api/cases/{no}/actions/pass_formal_review", json={}).status_code == 200
+    r = clerk.post(
+        f"/api/cases/{no}/actions/verify_identity", json={"document_number": "91350100M000100Y43"}
+    )
+    assert problem_of(r, 422, "identity.company_needs_agent")["field"] == "person"
+    r = clerk.post(
+        f"/api/cases/{no}/actions/verify_identity",
+        json={"person": "agent", "document_number": "ｅ１２３４５６７"},
+    )
+    assert r.status_code == 200, r.text
+    event = clerk.get(f"/api/cases/{no}").json()["history"][-1]
+    assert event["payload"]["verified"] == "agent"
+    assert event["payload"]["verified_name"] == "李明"
+    assert event["payload"]["document_type"] == "passport"
 
 
 def test_session_lifetime_is_eight_hours(http: Http) -> None:

@@ -107,12 +107,13 @@ def test_action_form_round_trip(world: World, app: FastAPI) -> None:
         f"/cases/{no}/actions/verify_identity",
         data={**form, "document_number": diploma_application().applicant_id_number},
     )
-    assert r.status_code == 409 and "请刷新后重新操作" in r.text
+    assert r.status_code == 409 and "请刷新页面" in r.text
+    assert not re.search(r"第\s*\d+\s*版", r.text)  # the internal version is nobody's business
     fresh = _form(r.text)
     assert int(fresh["version"]) > int(form["version"])
     # A validation error names the field in Chinese and keeps the input.
     r = web.post(
-        f"/cases/{no}/actions/verify_identity", data={**fresh, "document_number": "1" * 19}
+        f"/cases/{no}/actions/verify_identity", data={**fresh, "document_number": "1" * 25}
     )
     assert r.status_code == 422 and "document_number" in r.text and "过长" in r.text
     # A refused rule (mismatching number) re-renders with the service's message.
@@ -183,6 +184,30 @@ def test_register_through_the_form(world: World, app: FastAPI) -> None:
     assert r.status_code == 303, r.text
     case_page = web.get(r.headers["location"]).text
     assert "已完成「收件登记」" in case_page and "已由电子证照核验" in case_page
+    # A child with a guardian: refused without one (naming the field), then registered,
+    # and the identity check on the case page is for the guardian who came.
+    child = {**data, "applicant_name": "张小明", "applicant_id_number": "341702201703150023"}
+    r = web.post("/cases/new", data=child)
+    assert r.status_code == 422 and "须登记到场的监护人" in r.text and 'value="张小明"' in r.text
+    guardian = {
+        "agent_role": "guardian", "agent_name": "张伟", "agent_relationship": "父子",
+        "agent_document_type": "hk_macao_pass", "agent_document_number": "h12345678",
+    }  # fmt: skip
+    r = web.post("/cases/new", data={**child, **guardian})
+    assert r.status_code == 303, r.text
+    no = r.headers["location"].split("/")[2].split("?")[0]
+    case_page = web.get(f"/cases/{no}").text
+    assert "监护人" in case_page and "港澳居民来往内地通行证" in case_page
+    assert "H12345678" not in case_page  # masked... short numbers entirely
+    form = _form(case_page)
+    r = web.post(f"/cases/{no}/actions/pass_formal_review", data=form)
+    assert r.status_code == 303
+    page = web.get(f"/cases/{no}").text
+    assert 'name="person"' in page and "监护人：张伟（港澳居民来往内地通行证）" in page
+    verify = {**_form(page), "person": "agent", "document_number": "H12345678"}
+    r = web.post(f"/cases/{no}/actions/verify_identity", data=verify)
+    assert r.status_code == 303, r.text
+    assert "被核验人" in web.get(f"/cases/{no}").text
     # Only window clerks register.
     reviewer = _web(app, "reviewer.gz")
     assert "新收件" not in reviewer.get("/").text
@@ -191,11 +216,14 @@ def test_register_through_the_form(world: World, app: FastAPI) -> None:
 
 def test_read_only_roles_see_no_forms(world: World, app: FastAPI) -> None:
     no = register(world, card_application(), clerk="clerk.gc")
+    assert _web(app, "reviewer.rs").get(f"/cases/{no}").status_code == 404  # not forwarded yet
+    world.forward(no, "clerk.gc")
     page = _web(app, "supervisor.cz").get(f"/cases/{no}").text
     assert "您可以查看本件，但不能办理。" in page and 'class="action' not in page
     page = _web(app, "reviewer.rs").get(f"/cases/{no}").text
     forms = re.findall(r'data-action="(\w+)"', page)
-    assert forms == ["withdraw"]  # the window's steps are not offered to the home side
+    # The home side's own steps; none of the window's.
+    assert forms == ["accept", "return_to_window", "withdraw"]
     inbox = _web(app, "clerk.cz").get("/", params={"state": "received", "q": "刘洋"}).text
     assert no not in inbox and "没有符合条件的办件" in inbox
 

@@ -9,10 +9,11 @@ from tongban.models import AuditEvent, Case, Deadline
 from tongban.services.audit.chain import verify_chains
 from tongban.services.cases.receive import receive as receive_case
 from tongban.services.cases.views import CaseView
-from tongban.services.core.errors import InvalidInput, StaleVersion, TransitionError
+from tongban.services.core.errors import CaseNotFound, InvalidInput, StaleVersion, TransitionError
 from tongban.services.core.runtime import Runtime
 from tongban.workflow.commands import (
     Accept,
+    AgentIn,
     Application,
     Approve,
     CaseCommand,
@@ -32,6 +33,8 @@ from tongban.workflow.commands import (
     VerifyIdentity,
     Withdraw,
 )
+from tongban.workflow.identity import DocumentType
+from tongban.workflow.parties import AgentRole, Present
 
 from ..world import World, build_world, card_application, diploma_application, make
 
@@ -47,6 +50,18 @@ def act(w: World, command: type[CaseCommand], who: str, case_no: str, **kw: obje
 
 def receive(w: World, app: Application, clerk: str = "clerk.cz") -> str:
     return w.receive(app, clerk)
+
+
+COMPANY_CODE = "91350100M000100Y43"
+MINOR_ID = "341702201703150023"  # born 2017-03-15: nine at the time of the world
+GUARDIAN_ID = "11010519491231002X"
+
+
+def agent(role: AgentRole, number: str = GUARDIAN_ID) -> AgentIn:
+    return AgentIn(
+        role=role, name="王建国", document_type=DocumentType.RESIDENT_ID,
+        document_number=number, phone="13800000000", relationship="父子",
+    )  # fmt: skip
 
 
 def events(w: World, case_no: str) -> list[tuple[str, str | None, str | None]]:
@@ -255,12 +270,53 @@ def test_refused_actions_leave_case_and_chain_untouched(world: World) -> None:
         (Deliver, {"method": "mail", "carrier": "", "tracking_no": ""}),
     ]:
         who = "reviewer.gz" if command in (Accept, Approve) else "clerk.cz"
-        with pytest.raises((TransitionError, InvalidInput)):
+        # The home department does not see a case before the forward: not found for it.
+        with pytest.raises((TransitionError, InvalidInput, CaseNotFound)):
             act(world, command, who, no, **kw)
     # A delivery method nobody offers never becomes a command (the API refuses it first).
     with pytest.raises(ValueError):
         make(Deliver, no, method="fax")
     assert (events(world, no), clocks(world, no)) == before
+
+
+@pytest.mark.parametrize(
+    ("change", "present", "number"),
+    [
+        ({"applicant_id_number": MINOR_ID, "agent": agent(AgentRole.GUARDIAN)}, "agent",
+         GUARDIAN_ID),
+        ({"agent": agent(AgentRole.PROXY)}, "agent", GUARDIAN_ID),
+        ({"applicant_kind": "company", "applicant_id_number": COMPANY_CODE,
+          "legal_representative": "张三", "applicant_name": "池州某某科技有限公司",
+          "agent": AgentIn(role=AgentRole.HANDLER, name="李明",
+                           document_type=DocumentType.TAIWAN_PASS, document_number="12345678")},
+         "agent", "12345678"),
+    ],
+)  # fmt: skip
+def test_the_person_present_is_the_one_checked(
+    world: World, change: dict[str, object], present: str, number: str
+) -> None:
+    """Agents on SQLite and PostgreSQL: the wrong person's document is refused, the right
+    one's passes, and the audit event says who was checked with which document type."""
+    app = Application(**{**diploma_application().__dict__, **change})
+    no = receive_case(world.uow(), app, actor=world.actors["clerk.cz"], now=world.tick()).case_no
+    act(world, PassFormalReview, "clerk.cz", no)
+    with pytest.raises(InvalidInput) as err:  # the applicant, who is not the one present
+        act(world, VerifyIdentity, "clerk.cz", no, document_number=number)
+    assert err.value.field in ("document_number", "person")
+    act(world, VerifyIdentity, "clerk.cz", no, person=Present(present), document_number=number)
+    with world.uow() as uow:
+        case = uow.session.scalars(select(Case).where(Case.case_no == no)).one()
+        last = uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
+        ).all()[-1]
+        assert last.action == "verify_identity"
+        assert last.payload["verified"] == present
+        assert last.payload["document_type"] == (
+            "taiwan_pass" if change.get("applicant_kind") == "company" else "resident_id"
+        )
+        assert number not in str(last.payload)  # masked
+        assert case.agent_role is not None and case.agent_name
+        assert case.agent_document_number == number
 
 
 def test_case_numbers_are_sequential_per_office_and_day(world: World) -> None:
@@ -291,8 +347,44 @@ def test_case_numbers_are_sequential_per_office_and_day(world: World) -> None:
         ({"delivery_address": " "}, "input.invalid", "delivery_address"),
         ({"materials": (MaterialIn("passport"),)}, "input.invalid", "materials"),
         ({"applicant_name": " "}, "input.invalid", "applicant_name"),
+        # A company: its 法定代表人, and the 经办人 who appears (checked at the identity step).
+        (
+            {"applicant_kind": "company", "applicant_id_number": COMPANY_CODE},
+            "input.invalid",
+            "legal_representative",
+        ),
+        (
+            {"applicant_kind": "company", "applicant_id_number": COMPANY_CODE,
+             "legal_representative": "张三"},
+            "input.invalid",
+            "agent",
+        ),
+        (
+            {"applicant_kind": "company", "applicant_id_number": COMPANY_CODE,
+             "legal_representative": "张三", "agent": agent(AgentRole.PROXY)},
+            "input.invalid",
+            "agent.role",
+        ),
+        (
+            {"applicant_kind": "company", "applicant_id_number": "H12345678",
+             "applicant_document_type": DocumentType.HK_MACAO_PASS},
+            "input.invalid",
+            "applicant_document_type",
+        ),
+        # A child of nine comes with a guardian, or not at all.
+        ({"applicant_id_number": MINOR_ID}, "input.invalid", "agent"),
+        (
+            {"agent": agent(AgentRole.GUARDIAN, number="11010519491231002Y")},
+            "input.invalid_id_number",
+            "agent.document_number",
+        ),
+        (
+            {"agent": agent(AgentRole.PROXY, number=diploma_application().applicant_id_number)},
+            "input.invalid",
+            "agent.document_number",
+        ),
     ],
-)
+)  # fmt: skip
 def test_bad_applications_are_refused_naming_the_field(
     world: World, change: dict[str, object], code: str, field: str
 ) -> None:

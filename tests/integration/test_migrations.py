@@ -197,7 +197,7 @@ def test_0003_renames_clock_id_to_deadline_id_both_ways_keeping_alerts(rt: Runti
         with engine.connect() as conn:
             return list(conn.scalars(text(f"SELECT {column} FROM alerts ORDER BY id")))
 
-    assert current(engine) == head(engine) == "0003"
+    assert current(engine) == head(engine)
     alert_links(engine, "deadline_id")
     add_alert("deadline_id")
     with pytest.raises(IntegrityError):
@@ -212,8 +212,40 @@ def test_0003_renames_clock_id_to_deadline_id_both_ways_keeping_alerts(rt: Runti
         add_alert("clock_id")
 
     command.upgrade(cfg, "head")
-    assert current(engine) == "0003"
+    assert current(engine) == head(engine)
     alert_links(engine, "deadline_id")
     assert alerted("deadline_id") == [deadline]
     with pytest.raises(IntegrityError):
         add_alert("deadline_id")
+
+
+def test_0004_backfills_document_types_and_the_first_forward(rt: Runtime) -> None:
+    world = build_world(rt)
+    forwarded = world.receive(diploma_application(), "clerk.cz")
+    world.forward(forwarded)
+    waiting = world.receive(diploma_application("124"), "clerk.cz")
+    engine = rt.engine
+    cfg = alembic_config(engine)
+    command.downgrade(cfg, "0003")
+    with engine.begin() as conn:  # a company case, as 0003 stored it
+        conn.execute(
+            text("UPDATE cases SET applicant_kind = 'company' WHERE case_no = :no"),
+            {"no": waiting},
+        )
+    command.upgrade(cfg, "0004")
+    with engine.connect() as conn:
+        rows = {
+            no: (kind, forwarded_at)
+            for no, kind, forwarded_at in conn.execute(
+                text("SELECT case_no, applicant_document_type, forwarded_at FROM cases")
+            )
+        }
+        forward_at = conn.scalar(
+            text(
+                "SELECT e.at FROM audit_events e JOIN cases c ON c.id = e.case_id"
+                " WHERE c.case_no = :no AND e.action = 'forward'"
+            ),
+            {"no": forwarded},
+        )
+    assert rows[forwarded][0] == "resident_id" and rows[forwarded][1] == forward_at
+    assert rows[waiting] == ("credit_code", None)

@@ -1,8 +1,11 @@
 """Scope matrix: every role, inside and outside its unit, against every action and reading.
 
 The case under test is a diploma case received at CZ01 (池州市, 341700) and sent to
-GZ330106 (杭州市西湖公证处, 330106). Allowed actors must succeed; everyone else gets
-`scope.denied` and writes nothing (case row, materials, audit events and clocks as before).
+GZ330106 (杭州市西湖公证处, 330106). Allowed actors must succeed; everyone else is refused
+and nothing is written (case row, materials, audit events and clocks as before). Who
+cannot see the case at all (another unit; the home department before the forward) gets
+`case.not_found`, as for a case number that does not exist; who sees it but may not take
+the action (the other side; supervisors and the admin) gets `scope.denied`.
 
 One database per backend for the whole module (building the demo organisation hashes ten
 passwords); every test works on a fresh case of its own.
@@ -21,7 +24,7 @@ from sqlalchemy import func, select
 from tongban.models import AuditEvent, Case, CaseCounter
 from tongban.services.cases.receive import receive
 from tongban.services.cases.views import CaseView
-from tongban.services.core.errors import ScopeDenied
+from tongban.services.core.errors import CaseNotFound, DomainError, ScopeDenied
 from tongban.services.users.scope import check_can_read
 from tongban.workflow.actions import ACTIONS, ACTIONS_BY_NAME
 from tongban.workflow.commands import (
@@ -242,8 +245,24 @@ ROWS: dict[str, Row] = {
 }
 
 
+def _forwarded(action: str) -> bool:
+    """Whether the case was forwarded on the way to `action` (the home side sees it)."""
+    return "forward" in ROWS[action].path
+
+
 def _expected(action: str, role: str) -> bool:
+    if role in HOME and not _forwarded(action):
+        return False
     return role in ROWS[action].allowed
+
+
+def _refusal(action: str, role: str) -> type[DomainError]:
+    sees_it = (
+        role.startswith(("supervisor", "admin"))
+        or role in WINDOW
+        or (role in HOME and _forwarded(action))
+    )
+    return ScopeDenied if sees_it else CaseNotFound
 
 
 MATRIX = [
@@ -253,6 +272,26 @@ MATRIX = [
     for action in ROWS
     for role in ROLES
 ]
+
+
+@pytest.mark.parametrize("action", ["pass_formal_review", "verify_identity", "forward"])
+def test_the_home_department_cannot_see_a_case_before_it_is_forwarded(
+    world: World, action: str
+) -> None:
+    no = prepared_case(world, action)
+    reviewer = world.actors[ROLES["reviewer_own_dept"]]
+    with world.uow() as uow:
+        case = uow.session.scalars(select(Case).where(Case.case_no == no)).one()
+        with pytest.raises(CaseNotFound):
+            check_can_read(uow.session, reviewer, case)
+    world.act(ROWS[action].command, "clerk.cz", no, **ROWS[action].kwargs("clerk_own_office"))
+    with world.uow() as uow:
+        case = uow.session.scalars(select(Case).where(Case.case_no == no)).one()
+        if action == "forward":
+            check_can_read(uow.session, reviewer, case)  # from the forward on, it does
+        else:
+            with pytest.raises(CaseNotFound):
+                check_can_read(uow.session, reviewer, case)
 
 
 # --- the world --------------------------------------------------------------------------
@@ -321,10 +360,10 @@ def test_action_scope(world: World, action: str, role: str) -> None:
                 actor.unit,
             )
     else:
-        with pytest.raises(ScopeDenied) as err:
+        refusal = _refusal(action, role)
+        with pytest.raises(refusal) as err:
             run()
-        assert err.value.code == "scope.denied"
-        assert err.value.kind == "forbidden"
+        assert err.value.code == refusal.code
         assert snapshot(world.rt, no) == before
 
 
@@ -392,9 +431,9 @@ def test_read_scope(world: World, forwarded_case: str, role: str) -> None:
         if role in CAN_READ:
             check_can_read(uow.session, actor, case)
         else:
-            with pytest.raises(ScopeDenied) as err:
+            with pytest.raises(CaseNotFound) as err:
                 check_can_read(uow.session, actor, case)
-            assert err.value.code == "scope.denied"
+            assert err.value.code == "case.not_found"
     assert snapshot(world.rt, forwarded_case) == before
 
 
@@ -404,5 +443,5 @@ def test_supervisor_region_is_a_prefix_not_a_substring(world: World) -> None:
     no = prepared_case(world, "pass_formal_review")
     with world.uow() as uow:
         case = uow.session.scalars(select(Case).where(Case.case_no == no)).one()
-        with pytest.raises(ScopeDenied):
+        with pytest.raises(CaseNotFound):
             check_can_read(uow.session, actor, case)

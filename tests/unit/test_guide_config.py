@@ -42,6 +42,15 @@ def test_missing_materials_lists_required_ones_in_guide_order() -> None:
     assert missing_materials(config, ["id_card", "diploma", "photo"]) == ()
 
 
+def test_a_power_of_attorney_is_missing_only_when_an_agent_appears() -> None:
+    letter = {"code": "poa", "name": "授权委托书", "agent": True}
+    config = parse_config({**FRONT, "materials": [*FRONT["materials"], letter]})  # type: ignore[list-item]
+    have = ["id_card", "diploma", "photo"]
+    assert missing_materials(config, have) == ()
+    assert missing_materials(config, have, agent=True) == ("授权委托书",)
+    assert missing_materials(config, [*have, "poa"], agent=True) == ()
+
+
 def test_originals_travel_unless_an_electronic_licence_verified_them() -> None:
     config = parse_config(FRONT)
     assert originals_to_mail(config, {"id_card": False, "diploma": False}) == ("id_card", "diploma")

@@ -18,7 +18,7 @@ from tongban.services.core.errors import TransitionError
 from tongban.services.core.logs import mask_identity_numbers
 from tongban.services.core.runtime import Runtime
 from tongban.services.demo import person_id
-from tongban.workflow.commands import Accept, PassFormalReview, VerifyIdentity
+from tongban.workflow.commands import Forward, PassFormalReview, VerifyIdentity
 from tongban.workflow.identity import uscc_check_char
 
 from ..world import build_world, diploma_application
@@ -166,11 +166,11 @@ def test_a_refused_action_logs_a_refusal_and_no_action(sqlite_rt: Runtime) -> No
     w = build_world(sqlite_rt)
     no = w.receive(diploma_application(), "clerk.cz")
     with structlog.testing.capture_logs() as logs, pytest.raises(TransitionError):
-        w.act(Accept, "reviewer.gz", no)
+        w.act(Forward, "clerk.cz", no)  # before the formal review and the identity check
     assert [e["event"] for e in logs] == ["case.refused"]
     assert (logs[0]["case_no"], logs[0]["user"], logs[0]["action"], logs[0]["code"]) == (
         no,
-        "reviewer.gz",
-        "accept",
+        "clerk.cz",
+        "forward",
         "transition.not_allowed",
     )

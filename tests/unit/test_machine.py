@@ -32,11 +32,15 @@ from tongban.workflow.commands import (
 from tongban.workflow.deadlines import DeadlineOp, deadline_changes
 from tongban.workflow.delivery import DeliveryMethod
 from tongban.workflow.guards import CaseFacts
+from tongban.workflow.identity import ApplicantKind, DocumentType
 from tongban.workflow.machine import MACHINE, Refused, fire, options
+from tongban.workflow.parties import AgentRole, Party, Present
 from tongban.workflow.stages import Stage, stage_of
 from tongban.workflow.states import BEFORE_DECISION, FINAL_STATES, Side, State
 
 ID = "341702199003151236"
+APPLICANT = Party("王芳", DocumentType.RESIDENT_ID, ID)
+GUARDIAN_ID = "11010519491231002X"
 NO = "CZ01-20260310-0001"
 
 
@@ -62,7 +66,7 @@ def side_for(action: Action) -> Side:
 
 
 def run(path: list[type[CaseCommand]], originals: bool = False) -> CaseFacts:
-    facts = CaseFacts(State.RECEIVED, originals_required=originals, applicant_id_number=ID)
+    facts = CaseFacts(State.RECEIVED, originals_required=originals, applicant=APPLICANT)
     for cls in path:
         action = next(a for a in ACTIONS if a.command is cls)
         outcome = fire(facts, good(cls), side_for(action))
@@ -134,7 +138,7 @@ def test_delivery_method_must_match_the_side() -> None:
 
 
 def test_the_identity_document_is_checked_against_the_registered_number() -> None:
-    facts = CaseFacts(State.FORMALLY_REVIEWED, applicant_id_number=ID)
+    facts = CaseFacts(State.FORMALLY_REVIEWED, applicant=APPLICANT)
     other = VerifyIdentity(case_no=NO, document_number="110101199003070070")
     with pytest.raises(Refused) as err:
         fire(facts, other, Side.WINDOW)
@@ -146,6 +150,52 @@ def test_the_identity_document_is_checked_against_the_registered_number() -> Non
     # Full-width digits and spaces, as typed from a card, are the same number.
     spaced = VerifyIdentity(case_no=NO, document_number=" ３４１７０２ 199003151236")
     assert fire(facts, spaced, Side.WINDOW).target is State.IDENTITY_VERIFIED
+
+
+def test_the_person_present_is_checked_against_their_own_document() -> None:
+    """A minor's case: the guardian shows up, and it is the guardian who is checked."""
+    guardian = Party("王建国", DocumentType.RESIDENT_ID, GUARDIAN_ID)
+    facts = CaseFacts(
+        State.FORMALLY_REVIEWED, applicant=APPLICANT, agent=guardian,
+        agent_role=AgentRole.GUARDIAN,
+    )  # fmt: skip
+    as_applicant = VerifyIdentity(case_no=NO, document_number=GUARDIAN_ID)
+    with pytest.raises(Refused) as err:  # the guardian's card, checked as the applicant's
+        fire(facts, as_applicant, Side.WINDOW)
+    assert err.value.code == "identity.mismatch"
+    right = VerifyIdentity(case_no=NO, person=Present.AGENT, document_number=GUARDIAN_ID)
+    outcome = fire(facts, right, Side.WINDOW)
+    assert outcome.target is State.IDENTITY_VERIFIED
+    assert outcome.recorded == {
+        "verified": "agent", "verified_name": "王建国", "document_type": "resident_id",
+    }  # fmt: skip
+    wrong_type = VerifyIdentity(
+        case_no=NO, person=Present.AGENT, document_type=DocumentType.PASSPORT,
+        document_number="E12345678",
+    )  # fmt: skip
+    with pytest.raises(Refused) as err:
+        fire(facts, wrong_type, Side.WINDOW)
+    assert (err.value.code, err.value.field) == ("identity.mismatch", "document_type")
+
+
+def test_a_company_is_checked_through_its_handler_never_by_its_credit_code() -> None:
+    code = "91350100M000100Y43"
+    handler = Party("李明", DocumentType.HK_MACAO_PASS, "H12345678")
+    facts = CaseFacts(
+        State.FORMALLY_REVIEWED, applicant_kind=ApplicantKind.COMPANY,
+        applicant=Party("某某有限公司", DocumentType.CREDIT_CODE, code), agent=handler,
+        agent_role=AgentRole.HANDLER,
+    )  # fmt: skip
+    with pytest.raises(Refused) as err:
+        fire(facts, VerifyIdentity(case_no=NO, document_number=code), Side.WINDOW)
+    assert (err.value.code, err.value.field) == ("identity.company_needs_agent", "person")
+    assert "经办人" in str(err.value)
+    shown = VerifyIdentity(case_no=NO, person=Present.AGENT, document_number="h12345678")
+    assert fire(facts, shown, Side.WINDOW).recorded["verified_name"] == "李明"
+    nobody = CaseFacts(State.FORMALLY_REVIEWED, applicant=APPLICANT)
+    with pytest.raises(Refused) as err:
+        fire(nobody, shown, Side.WINDOW)
+    assert (err.value.code, err.value.field) == ("identity.no_agent", "person")
 
 
 def test_withdraw_is_offered_before_the_decision_only() -> None:
@@ -231,7 +281,7 @@ def attempts(draw: st.DrawFn) -> list[tuple[CaseCommand, Side]]:
 def test_random_sequences_follow_the_table(
     steps: list[tuple[CaseCommand, Side]], originals: bool
 ) -> None:
-    facts = CaseFacts(State.RECEIVED, originals_required=originals, applicant_id_number=ID)
+    facts = CaseFacts(State.RECEIVED, originals_required=originals, applicant=APPLICANT)
     for command, side in steps:
         action = next(a for a in ACTIONS if a.command is type(command))
         try:
