@@ -19,6 +19,7 @@ from .commands import (
     Approve,
     CaseCommand,
     Complete,
+    Decline,
     Deliver,
     FailIdentity,
     Forward,
@@ -40,6 +41,7 @@ from .guards import (
     delivery_fits_side,
     document_matches,
     fresh_materials,
+    legal_basis_given,
     materials_complete,
     notice_lists_items,
     originals_in_hand,
@@ -50,6 +52,7 @@ from .guards import (
     verified_party,
 )
 from .guide import Material, check_materials
+from .remedies import remedies
 from .states import BEFORE_DECISION, Side, State
 
 # The receipt creates a case, so it is no transition; its audit events carry this name.
@@ -67,6 +70,11 @@ def _supplied(facts: CaseFacts, cmd: CaseCommand) -> tuple[Material, ...]:
 def _verified(facts: CaseFacts, cmd: CaseCommand) -> Mapping[str, Any]:
     assert isinstance(cmd, VerifyIdentity)
     return verified_party(facts, cmd)
+
+
+def _remedies(facts: CaseFacts, cmd: CaseCommand) -> Mapping[str, Any]:
+    assert isinstance(cmd, NotAccept)
+    return {"remedies": remedies(cmd.review_body, cmd.court)}
 
 
 def _delivery_choices(side: Side) -> tuple[str, ...]:
@@ -106,8 +114,9 @@ ACTIONS: tuple[Action, ...] = (
     Action("supplement", "补正材料", Supplement,
            (S.SUPPLEMENTING,), S.RECEIVED, W, checks=(supplement_materials_known,),
            hands_in=_supplied, reads_materials=True),
-    Action("not_accept", "不予受理", NotAccept,
-           (S.RECEIVED, S.SUPPLEMENTING, S.RETURNED), S.NOT_ACCEPTED, W,
+    # The window never refuses acceptance: it declines to receive (不予收件).
+    Action("decline", "不予收件", Decline,
+           (S.RECEIVED, S.SUPPLEMENTING, S.RETURNED), S.DECLINED, W,
            checks=(reasons_given,)),
     Action("verify_identity", "身份核验通过", VerifyIdentity,
            (S.FORMALLY_REVIEWED,), S.IDENTITY_VERIFIED, W, checks=(document_matches,),
@@ -116,9 +125,11 @@ ACTIONS: tuple[Action, ...] = (
            (S.FORMALLY_REVIEWED,), S.IDENTITY_FAILED, W, checks=(reasons_given,)),
     Action("forward", "在线推送", Forward,
            (S.IDENTITY_VERIFIED, S.RETURNED), S.FORWARDED, W),
-    # --- home: acceptance ---------------------------------------------------------------
+    # --- home: acceptance is the competent department's (行政许可法 第三十二条) ----------
     Action("accept", "受理", Accept, (S.FORWARDED,), S.ACCEPTED, H),
-    Action("return_to_window", "退回收件地", ReturnToWindow,
+    Action("not_accept", "不予受理", NotAccept, (S.FORWARDED,), S.NOT_ACCEPTED, H,
+           checks=(reasons_given, legal_basis_given), records=_remedies),
+    Action("return_to_window", "退回补正", ReturnToWindow,
            (S.FORWARDED,), S.RETURNED, H, checks=(reasons_given,)),
     # --- originals by mail --------------------------------------------------------------
     Action("mail_originals", "寄递原件", MailOriginals,

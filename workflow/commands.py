@@ -99,8 +99,9 @@ class Supplement(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
-class NotAccept(WithReasons):
-    """不予受理."""
+class Decline(WithReasons):
+    """不予收件: the window declines to receive (the item is not handled here, the applicant
+    will not supplement...). Acceptance itself is the home department's to refuse."""
 
 
 @dataclass(frozen=True, kw_only=True)
@@ -142,8 +143,18 @@ class Accept(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class NotAccept(WithReasons):
+    """不予受理, by the competent department (行政许可法 第三十二条), with its legal basis
+    and the applicant's remedies."""
+
+    legal_basis: str = field(metadata=_about("法律依据", max_length=REASON_CHARS))
+    review_body: str = field(default="", metadata=_about("行政复议机关", max_length=100))
+    court: str = field(default="", metadata=_about("行政诉讼管辖法院", max_length=100))
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReturnToWindow(WithReasons):
-    """退回收件地."""
+    """退回补正: back to the receiving window, to have the applicant supplement."""
 
 
 @dataclass(frozen=True, kw_only=True)

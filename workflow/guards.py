@@ -19,6 +19,7 @@ from .commands import (
     Deliver,
     MailOriginals,
     MaterialIn,
+    NotAccept,
     RequestSupplement,
     Supplement,
     VerifyIdentity,
@@ -111,6 +112,18 @@ def reasons_given(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
     if _has_text(cmd.reasons):
         return None
     return Refusal("transition.reason_required", f"「{attempt.label}」须写明理由。")
+
+
+def legal_basis_given(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    cmd = attempt.command
+    assert isinstance(cmd, NotAccept)
+    if cmd.legal_basis.strip():
+        return None
+    return Refusal(
+        "not_accept.basis_required",
+        "法律依据：不予受理须写明所依据的法律、法规条款。",
+        field="legal_basis",
+    )
 
 
 def materials_complete(facts: CaseFacts, attempt: Attempt) -> Refusal | None:

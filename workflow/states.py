@@ -9,7 +9,8 @@ from enum import StrEnum
 class State(StrEnum):
     RECEIVED = "received"  # 已收件，待形式审查
     SUPPLEMENTING = "supplementing"  # 待补正（计时暂停）
-    NOT_ACCEPTED = "not_accepted"  # 不予受理
+    DECLINED = "declined"  # 不予收件（收件窗口）
+    NOT_ACCEPTED = "not_accepted"  # 不予受理（办理地部门）
     FORMALLY_REVIEWED = "formally_reviewed"  # 形式审查通过，待身份核验
     IDENTITY_FAILED = "identity_failed"  # 身份核验未通过
     IDENTITY_VERIFIED = "identity_verified"  # 身份核验通过，待推送
@@ -26,7 +27,13 @@ class State(StrEnum):
 
 
 FINAL_STATES: frozenset[State] = frozenset(
-    {State.NOT_ACCEPTED, State.IDENTITY_FAILED, State.COMPLETED, State.WITHDRAWN}
+    {
+        State.DECLINED,
+        State.NOT_ACCEPTED,
+        State.IDENTITY_FAILED,
+        State.COMPLETED,
+        State.WITHDRAWN,
+    }
 )
 
 # The two decisions; a case entering one of them records it (cases.decision).
@@ -48,6 +55,7 @@ BEFORE_DECISION: tuple[State, ...] = (
 STATE_LABELS: dict[State, str] = {
     State.RECEIVED: "已收件",
     State.SUPPLEMENTING: "待补正",
+    State.DECLINED: "不予收件",
     State.NOT_ACCEPTED: "不予受理",
     State.FORMALLY_REVIEWED: "形式审查通过",
     State.IDENTITY_FAILED: "身份核验未通过",

@@ -41,6 +41,7 @@ PAYLOAD_LABELS: dict[str, str] = field_labels() | {
     "agent_id": "代理人证件号",
     "verified": "核验对象",
     "verified_name": "被核验人",
+    "remedies": "救济途径",
 }
 
 _VALUE_LABELS: dict[str, str] = {

@@ -235,7 +235,7 @@ def test_full_lifecycle_over_http(world: World, client_for: Clients) -> None:
     assert [a["action"] for a in detail["actions"]] == [
         "pass_formal_review",
         "request_supplement",
-        "not_accept",
+        "decline",
         "withdraw",
     ]
     first = detail["deadlines"][0]
@@ -374,10 +374,10 @@ def test_stale_version_via_if_match(world: World, client_for: Clients) -> None:
 
 
 INVALID_BODIES: list[tuple[str, Any, str]] = [
-    ("not_accept", {}, "reasons"),
-    ("not_accept", {"reasons": "不是列表"}, "reasons"),
-    ("not_accept", {"reasons": ["x" * 501]}, "reasons.0"),
-    ("not_accept", {"reasons": ["ok"], "extra": 1}, "extra"),
+    ("decline", {}, "reasons"),
+    ("decline", {"reasons": "不是列表"}, "reasons"),
+    ("decline", {"reasons": ["x" * 501]}, "reasons.0"),
+    ("decline", {"reasons": ["ok"], "extra": 1}, "extra"),
     ("request_supplement", {"notice_items": ["a"] * 51}, "notice_items"),
     ("verify_identity", {"document_number": 341702199003151234}, "document_number"),
     ("verify_identity", {"document_number": "1" * 25}, "document_number"),
@@ -407,7 +407,7 @@ def test_validation_errors_name_the_field(world: World, client_for: Clients) -> 
 def test_malformed_and_oversized_bodies(world: World, client_for: Clients) -> None:
     no = register(world, diploma_application())
     clerk = client_for("clerk.cz")
-    url = f"/api/cases/{no}/actions/not_accept"
+    url = f"/api/cases/{no}/actions/decline"
     json_type = {"Content-Type": "application/json"}
     r = clerk.post(url, content=b'{"reasons": [', headers=json_type)
     assert problem_of(r, 422, "input.invalid")["field"] == "body"

@@ -136,15 +136,37 @@ def test_reasons_are_required_where_the_rule_says(world: World, app: FastAPI) ->
     no = register(world, diploma_application())
     web = _web(app, "clerk.cz")
     form = _form(web.get(f"/cases/{no}").text)
-    r = web.post(f"/cases/{no}/actions/not_accept", data={**form, "reasons": "  \n "})
+    assert 'data-action="not_accept"' not in web.get(f"/cases/{no}").text  # not the window's
+    r = web.post(f"/cases/{no}/actions/decline", data={**form, "reasons": "  \n "})
     assert r.status_code == 409 and "须写明理由" in r.text
     form = _form(r.text)  # the page as re-rendered, as a person would submit it next
     r = web.post(
-        f"/cases/{no}/actions/not_accept", data={**form, "reasons": "不属于受理范围\n材料伪造"}
+        f"/cases/{no}/actions/decline", data={**form, "reasons": "本窗口不承接\n申请人不愿补正"}
     )
     assert r.status_code == 303, re.findall(r'id="action-error">([^<]*)<', r.text)
     page = web.get(f"/cases/{no}").text
-    assert "不予受理" in page and "不属于受理范围；材料伪造" in page and "本件已结束" in page
+    assert "不予收件" in page and "本窗口不承接；申请人不愿补正" in page and "本件已结束" in page
+
+
+def test_the_home_department_refuses_acceptance_with_basis_and_remedies(
+    world: World, app: FastAPI
+) -> None:
+    no = register(world, diploma_application())
+    world.forward(no)
+    web = _web(app, "reviewer.gz")
+    form = _form(web.get(f"/cases/{no}").text)
+    reasons = {"reasons": "申请事项不属于本公证处执业区域"}
+    r = web.post(f"/cases/{no}/actions/not_accept", data={**form, **reasons, "legal_basis": " "})
+    assert r.status_code == 422 and "法律依据" in r.text
+    form = _form(r.text)
+    done = {**form, **reasons, "legal_basis": "《公证法》第二十五条", "review_body": "浙江省司法厅"}
+    r = web.post(f"/cases/{no}/actions/not_accept", data=done)
+    assert r.status_code == 303, re.findall(r'id="action-error">([^<]*)<', r.text)
+    page = web.get(f"/cases/{no}").text
+    assert "不予受理" in page and "《公证法》第二十五条" in page
+    assert (
+        "60日内向浙江省司法厅申请行政复议" in page and "6个月内依法向人民法院提起行政诉讼" in page
+    )
 
 
 def test_unknown_action_and_case_pages(world: World, app: FastAPI) -> None:
@@ -223,7 +245,7 @@ def test_read_only_roles_see_no_forms(world: World, app: FastAPI) -> None:
     page = _web(app, "reviewer.rs").get(f"/cases/{no}").text
     forms = re.findall(r'data-action="(\w+)"', page)
     # The home side's own steps; none of the window's.
-    assert forms == ["accept", "return_to_window", "withdraw"]
+    assert forms == ["accept", "not_accept", "return_to_window", "withdraw"]
     inbox = _web(app, "clerk.cz").get("/", params={"state": "received", "q": "刘洋"}).text
     assert no not in inbox and "没有符合条件的办件" in inbox
 

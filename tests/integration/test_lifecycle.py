@@ -9,7 +9,13 @@ from tongban.models import AuditEvent, Case, Deadline
 from tongban.services.audit.chain import verify_chains
 from tongban.services.cases.receive import receive as receive_case
 from tongban.services.cases.views import CaseView
-from tongban.services.core.errors import CaseNotFound, InvalidInput, StaleVersion, TransitionError
+from tongban.services.core.errors import (
+    CaseNotFound,
+    InvalidInput,
+    ScopeDenied,
+    StaleVersion,
+    TransitionError,
+)
 from tongban.services.core.runtime import Runtime
 from tongban.workflow.commands import (
     Accept,
@@ -18,6 +24,7 @@ from tongban.workflow.commands import (
     Approve,
     CaseCommand,
     Complete,
+    Decline,
     Deliver,
     FailIdentity,
     Forward,
@@ -190,7 +197,7 @@ def test_return_to_window_and_forward_again(world: World) -> None:
 @pytest.mark.parametrize(
     ("command", "kw", "final"),
     [
-        (NotAccept, {"reasons": ["不属于受理范围"]}, "not_accepted"),
+        (Decline, {"reasons": ["本窗口不承接该事项"]}, "declined"),
         (Withdraw, {"reasons": ["申请人撤回"]}, "withdrawn"),
     ],
 )
@@ -266,12 +273,14 @@ def test_refused_actions_leave_case_and_chain_untouched(world: World) -> None:
     for command, kw in [
         (Accept, {}),
         (Approve, {}),
-        (NotAccept, {"reasons": [""]}),
+        (Decline, {"reasons": [""]}),
+        (NotAccept, {"reasons": ["不属于受理范围"], "legal_basis": "第三十二条"}),
         (Deliver, {"method": "mail", "carrier": "", "tracking_no": ""}),
     ]:
         who = "reviewer.gz" if command in (Accept, Approve) else "clerk.cz"
-        # The home department does not see a case before the forward: not found for it.
-        with pytest.raises((TransitionError, InvalidInput, CaseNotFound)):
+        # The home department does not see a case before the forward (not found for it);
+        # the window may not refuse acceptance (scope).
+        with pytest.raises((TransitionError, InvalidInput, CaseNotFound, ScopeDenied)):
             act(world, command, who, no, **kw)
     # A delivery method nobody offers never becomes a command (the API refuses it first).
     with pytest.raises(ValueError):

@@ -75,7 +75,10 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "supplement": st.lists(st.sampled_from(MATERIAL_CODES), max_size=3).map(
         lambda codes: {"materials": [MaterialIn(code) for code in codes]}
     ),
-    "not_accept": REASONS.map(lambda r: {"reasons": list(r)}),
+    "decline": REASONS.map(lambda r: {"reasons": list(r)}),
+    "not_accept": st.tuples(REASONS, st.sampled_from(["", " ", "《行政许可法》第三十二条"])).map(
+        lambda rb: {"reasons": list(rb[0]), "legal_basis": rb[1]}
+    ),
     # "own": the number registered at receipt; "other": a valid number of somebody else;
     # "garbled": a wrong check character.
     "verify_identity": st.sampled_from(["own", "own", "other", "garbled"]).map(
@@ -195,12 +198,13 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
                 "request_supplement": {"notice_items": ["学历证书原件", "申请表"]},
                 "supplement": {"materials": list(self.full_materials)},
                 "verify_identity": {"document_number": self.applicant_id},
+                "not_accept": {"reasons": ["理由"], "legal_basis": "《行政许可法》第三十二条"},
                 "mail_originals": {"carrier": "中国邮政EMS", "tracking_no": "1100000000001"},
                 "deliver": {"method": "window"}
                 if side is Side.WINDOW
                 else {"method": "mail", "carrier": "中国邮政EMS", "tracking_no": "1100000000002"},
             }
-            reasoned = {"not_accept", "fail_identity", "return_to_window", "refuse", "withdraw"}
+            reasoned = {"decline", "fail_identity", "return_to_window", "refuse", "withdraw"}
             return sound.get(name, {"reasons": ["理由"]} if name in reasoned else {})
 
         # -- one attempt, and what it may have written -----------------------------------

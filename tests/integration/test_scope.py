@@ -32,6 +32,7 @@ from tongban.workflow.commands import (
     Approve,
     CaseCommand,
     Complete,
+    Decline,
     Deliver,
     FailIdentity,
     Forward,
@@ -137,8 +138,13 @@ ROWS: dict[str, Row] = {
         "received",
         lambda _r: {"materials": [MaterialIn("chsi_report")]},
     ),
+    "decline": Row(Decline, (), WINDOW, "declined", lambda _r: {"reasons": ["申请人不愿补正"]}),
     "not_accept": Row(
-        NotAccept, (), WINDOW, "not_accepted", lambda _r: {"reasons": ["不属于受理范围"]}
+        NotAccept,
+        ("pass_formal_review", "verify_identity", "forward"),
+        HOME,
+        "not_accepted",
+        lambda _r: {"reasons": ["不属于本部门职权范围"], "legal_basis": "《行政许可法》第三十二条"},
     ),
     "verify_identity": Row(
         VerifyIdentity,

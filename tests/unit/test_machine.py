@@ -16,6 +16,7 @@ from tongban.workflow.commands import (
     Approve,
     CaseCommand,
     Complete,
+    Decline,
     Deliver,
     FailIdentity,
     Forward,
@@ -48,7 +49,8 @@ def good(cls: type[CaseCommand]) -> CaseCommand:
     """A command every check accepts (given a case registered with ID)."""
     extra: dict[str, Any] = {
         RequestSupplement: {"notice_items": ("身份证复印件",)},
-        NotAccept: {"reasons": ("理由",)},
+        Decline: {"reasons": ("理由",)},
+        NotAccept: {"reasons": ("理由",), "legal_basis": "《行政许可法》第三十二条"},
         FailIdentity: {"reasons": ("理由",)},
         ReturnToWindow: {"reasons": ("理由",)},
         Refuse: {"reasons": ("理由",)},
@@ -109,13 +111,33 @@ def test_not_allowed_names_state_and_action_in_chinese() -> None:
     assert str(err.value) == "办件当前为「已收件」，不能执行「受理」。"
 
 
-@pytest.mark.parametrize("cls", [NotAccept, ReturnToWindow, Refuse, FailIdentity])
+@pytest.mark.parametrize("cls", [Decline, NotAccept, ReturnToWindow, Refuse, FailIdentity])
 def test_reasons_are_required(cls: type[CaseCommand]) -> None:
     action = next(a for a in ACTIONS if a.command is cls)
+    blank = dataclasses.replace(good(cls), reasons=("  ",))
     with pytest.raises(Refused) as err:
-        fire(CaseFacts(action.sources[0]), cls(case_no=NO, reasons=("  ",)), action.side)  # type: ignore[call-arg]
+        fire(CaseFacts(action.sources[0]), blank, action.side)
     assert err.value.code == "transition.reason_required"
     assert action.label in str(err.value)
+
+
+def test_only_the_home_department_refuses_acceptance_with_basis_and_remedies() -> None:
+    """The window declines to receive (不予收件); 不予受理 is the competent department's."""
+    assert ACTIONS_BY_NAME["decline"].side is Side.WINDOW
+    assert {a.side for a in ACTIONS if a.target is State.NOT_ACCEPTED} == {Side.HOME}
+    window = {o.action.name for s in State for o in options(CaseFacts(s), Side.WINDOW)}
+    assert "not_accept" not in window and "decline" in window
+    refusal = NotAccept(case_no=NO, reasons=("非本部门职权",), legal_basis=" ")
+    with pytest.raises(Refused) as err:
+        fire(CaseFacts(State.FORWARDED), refusal, Side.HOME)
+    assert (err.value.code, err.value.field) == ("not_accept.basis_required", "legal_basis")
+    basis = "《行政许可法》第三十二条"
+    given = dataclasses.replace(refusal, legal_basis=basis, court="某区人民法院")
+    outcome = fire(CaseFacts(State.FORWARDED), given, Side.HOME)
+    assert outcome.target is State.NOT_ACCEPTED and outcome.closes
+    assert [(op.kind, op.stage) for op in outcome.deadlines] == [("close", Stage.ACCEPT)]
+    told = outcome.recorded["remedies"]
+    assert "60日内依法申请行政复议" in told and "6个月内向某区人民法院提起行政诉讼" in told
 
 
 def test_supplement_requires_a_one_time_notice_and_pauses_the_deadline() -> None:
@@ -269,6 +291,7 @@ def attempts(draw: st.DrawFn) -> list[tuple[CaseCommand, Side]]:
             "method": draw(st.sampled_from(list(DeliveryMethod))),
             "document_number": draw(st.sampled_from([ID, "110101199003070070", "123"])),
             "materials": (),
+            "legal_basis": draw(st.sampled_from(["", "《行政许可法》第三十二条"])),
         }
         names = {f.name for f in dataclasses.fields(action.command)}
         command = action.command(case_no=NO, **{k: v for k, v in values.items() if k in names})
