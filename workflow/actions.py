@@ -31,6 +31,7 @@ from .commands import (
     RequestSupplement,
     ReturnToWindow,
     Supplement,
+    Transfer,
     VerifyIdentity,
     Withdraw,
 )
@@ -77,6 +78,11 @@ def _remedies(facts: CaseFacts, cmd: CaseCommand) -> Mapping[str, Any]:
     return {"remedies": remedies(cmd.review_body, cmd.court)}
 
 
+def _department_named(cmd: CaseCommand) -> str:
+    assert isinstance(cmd, Transfer)
+    return cmd.department_code.strip()
+
+
 def _delivery_choices(side: Side) -> tuple[str, ...]:
     return tuple(m.value for m in methods_for(side))
 
@@ -99,6 +105,9 @@ class Action:
     reads_materials: bool = False
     # What its audit event records beyond the input, from the case (who was checked).
     records: Callable[[CaseFacts, CaseCommand], Mapping[str, Any]] | None = None
+    # The department the action hands the case over to (转办), by its code; the running
+    # stage's clock stops for the one and starts for the other.
+    hands_over: Callable[[CaseCommand], str] | None = None
 
 
 W, H, E = Side.WINDOW, Side.HOME, Side.EITHER
@@ -129,6 +138,8 @@ ACTIONS: tuple[Action, ...] = (
     Action("accept", "受理", Accept, (S.FORWARDED,), S.ACCEPTED, H),
     Action("not_accept", "不予受理", NotAccept, (S.FORWARDED,), S.NOT_ACCEPTED, H,
            checks=(reasons_given, legal_basis_given), records=_remedies),
+    Action("transfer", "转办", Transfer, (S.FORWARDED,), S.FORWARDED, H,
+           checks=(reasons_given,), hands_over=_department_named),
     Action("return_to_window", "退回补正", ReturnToWindow,
            (S.FORWARDED,), S.RETURNED, H, checks=(reasons_given,)),
     # --- originals by mail --------------------------------------------------------------

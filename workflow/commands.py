@@ -153,6 +153,13 @@ class NotAccept(WithReasons):
 
 
 @dataclass(frozen=True, kw_only=True)
+class Transfer(WithReasons):
+    """转办: a home department that is not competent passes the case to the one that is."""
+
+    department_code: str = field(metadata=_about("转至部门", min_length=1, max_length=32))
+
+
+@dataclass(frozen=True, kw_only=True)
 class ReturnToWindow(WithReasons):
     """退回补正: back to the receiving window, to have the applicant supplement."""
 

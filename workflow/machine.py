@@ -22,6 +22,7 @@ from .commands import CaseCommand
 from .deadlines import DeadlineOp, deadline_changes
 from .guards import Attempt, CaseFacts, Guard, Refusal
 from .guide import Material, originals_required
+from .stages import stage_of
 from .states import DECISION_STATES, FINAL_STATES, STATE_LABELS, Side, State
 
 
@@ -114,6 +115,14 @@ class Outcome:
         return self.target is State.ORIGINALS_RECEIVED
 
 
+def _handed_over(state: State, originals_required: bool) -> tuple[DeadlineOp, ...]:
+    """The running stage stops for the department handing over and starts for the other."""
+    stage = stage_of(state, originals_required)
+    if stage is None:
+        return ()
+    return (DeadlineOp("close", stage), DeadlineOp("open", stage))
+
+
 def fire(facts: CaseFacts, command: CaseCommand, side: Side) -> Outcome:
     """Apply `command` to a case in `facts.state` for `side`; raise Refused saying why not."""
     action = action_of(command)
@@ -130,7 +139,9 @@ def fire(facts: CaseFacts, command: CaseCommand, side: Side) -> Outcome:
         action=action,
         source=facts.state,
         target=target,
-        deadlines=deadline_changes(facts.state, target, required),
+        deadlines=_handed_over(facts.state, required)
+        if action.hands_over
+        else deadline_changes(facts.state, target, required),
         handed_in=added,
         originals_required=required,
         recorded=action.records(facts, command) if action.records else {},

@@ -11,8 +11,10 @@ from collections.abc import Sequence
 from datetime import datetime
 
 import structlog
+from sqlalchemy import select
 
-from tongban.workflow.actions import action_of
+from tongban.models import Department
+from tongban.workflow.actions import Action, action_of
 from tongban.workflow.commands import CaseCommand, audit_payload, reasons_of
 from tongban.workflow.deadlines import DeadlineOp
 from tongban.workflow.guide import GuideConfig
@@ -67,7 +69,8 @@ def act(uow: UnitOfWork, command: CaseCommand, *, actor: Actor, now: datetime) -
                 code=err.code,
             )
             raise refusal_error(err) from None
-        view = _write(uow, store, case, command, outcome, actor, guide, now)
+        handler = _taking_over(uow, outcome.action, command, case)
+        view = _write(uow, store, case, command, outcome, actor, guide, now, handler)
         uow.commit()
     log.info(
         "case.action",
@@ -78,6 +81,25 @@ def act(uow: UnitOfWork, command: CaseCommand, *, actor: Actor, now: datetime) -
         to_state=outcome.target.value,
     )
     return view
+
+
+def _taking_over(
+    uow: UnitOfWork, action: Action, command: CaseCommand, case: StoredCase
+) -> int | None:
+    """The department an action hands the case over to (转办), checked; None otherwise."""
+    if action.hands_over is None:
+        return None
+    code = action.hands_over(command)
+    found = uow.session.scalar(select(Department.id).where(Department.code == code))
+    if found is None:
+        raise InvalidInput(
+            f"转至部门：办理地部门「{code}」不存在，请核对部门编码。", field="department_code"
+        )
+    if found == case.department_id:
+        raise InvalidInput(
+            "转至部门：本件已在本部门，转办须转至另一有管辖权的部门。", field="department_code"
+        )
+    return int(found)
 
 
 def _check_version(command: CaseCommand, case: StoredCase) -> None:
@@ -98,6 +120,7 @@ def _write(
     actor: Actor,
     guide: GuideConfig,
     now: datetime,
+    handler: int | None,
 ) -> CaseView:
     link = next_link(
         uow.rt.key,
@@ -122,8 +145,9 @@ def _write(
         decision=outcome.decision,
         arrived_at=now if outcome.originals_arrive else None,
         forwarded_at=now if outcome.target is State.FORWARDED else None,
+        department_id=handler,
     )
-    moved, new = _deadlines(uow, case, outcome.deadlines, guide, now)
+    moved, new = _deadlines(uow, case, outcome.deadlines, guide, now, handler)
     if not store.save(case, move, link.columns(), moved, new, outcome.handed_in):
         raise StaleVersion(STALE_MESSAGE)
     return CaseView.of(case.case_no, outcome.target, case.version + 1, move)
@@ -135,6 +159,7 @@ def _deadlines(
     ops: Sequence[DeadlineOp],
     guide: GuideConfig,
     now: datetime,
+    handler: int | None = None,
 ) -> tuple[list[OpenDeadline], list[NewDeadline]]:
     """The deadline rows an action moves and opens."""
     if not ops:
@@ -150,7 +175,7 @@ def _deadlines(
                 starting(
                     op.stage,
                     office_id=case.office_id,
-                    department_id=case.department_id,
+                    department_id=handler or case.department_id,
                     limit_days=guide.limit_days(op.stage),
                     cal=cal,
                     now=now,

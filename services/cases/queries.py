@@ -14,6 +14,7 @@ from datetime import datetime
 from typing import TypeVarTuple
 
 from sqlalchemy import Select, case, false, func, or_, select
+from sqlalchemy.orm import Session
 
 from tongban.models import AuditEvent, Case, Deadline, Department, GuideVersion, Item, Office
 from tongban.workflow.actions import EVENT_LABELS
@@ -228,6 +229,13 @@ def _actions(facts: CaseFacts, side: Side | None) -> list[ActionOption]:
     ]
 
 
+def _transfer_targets(session: Session, c: Case, actions: list[ActionOption]) -> list[UnitChoice]:
+    if not any(a.action == "transfer" for a in actions):
+        return []
+    others = select(Department).where(Department.id != c.department_id).order_by(Department.code)
+    return [UnitChoice(d.code, d.name, d.region_code) for d in session.scalars(others)]
+
+
 def input_fields(command: type[CaseCommand]) -> tuple[str, ...]:
     """The fields a person fills in for an action (the case number and version aside)."""
     common = {f.name for f in fields(CaseCommand)}
@@ -312,6 +320,7 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
         state = c.state
         config = config_of(uow, c.guide_version_id) if c.guide_version_id else None
         handed_in = [m.code for m in c.materials]
+        actions = _actions(_facts(c, config), side)
         detail = CaseDetail(
             case_no=c.case_no,
             version=c.version,
@@ -353,11 +362,12 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
             ],
             deadlines=[_deadline_view(d, now) for d in deadlines],
             history=[_event_view(e) for e in events],
-            actions=_actions(_facts(c, config), side),
+            actions=actions,
             guide_materials=[
                 MaterialChoice(m.code, m.name, m.required, m.original, m.e_licence)
                 for m in (config.materials if config else ())
             ],
+            transfer_targets=_transfer_targets(session, c, actions),
             missing_materials=(
                 list(missing_materials(config, handed_in, agent=c.agent_role is not None))
                 if config

@@ -80,7 +80,7 @@ CASE_NEW = (
 # The case row after an action: the bind names of its new values.
 CASE_MOVE = (
     "state", "now", "seq", "mac", "required", "closed_at", "decision", "arrived_at",
-    "forwarded_at",
+    "forwarded_at", "department_id",
 )  # fmt: skip
 
 
@@ -165,12 +165,13 @@ def _binds(table: Table, names: Sequence[str], prefix: str = "") -> list[BindPar
 def _move_case() -> Any:
     """UPDATE of the case row after an action, only at the version it was read at."""
     c = CASES.c
-    state, now, seq, mac, required, closed_at, decision, arrived_at, forwarded_at = (
+    state, now, seq, mac, required, closed_at, decision, arrived_at, forwarded_at, handler = (
         bindparam(name, type_=CASES.c[column].type)
         for name, column in zip(
             CASE_MOVE,
             ("state", "updated_at", "audit_seq", "audit_head", "originals_required",
-             "closed_at", "decision", "originals_received_at", "forwarded_at"),
+             "closed_at", "decision", "originals_received_at", "forwarded_at",
+             "department_id"),
             strict=True,
         )
     )  # fmt: skip
@@ -190,6 +191,7 @@ def _move_case() -> Any:
             originals_received_at=func.coalesce(arrived_at, c.originals_received_at),
             # The first forward: the home department sees the case from then on.
             forwarded_at=func.coalesce(c.forwarded_at, forwarded_at),
+            department_id=func.coalesce(handler, c.department_id),  # 转办
         )
     )
 

@@ -110,6 +110,7 @@ class CaseMove:
     decision: str | None = None
     arrived_at: datetime | None = None
     forwarded_at: datetime | None = None
+    department_id: int | None = None  # set when the case is handed over (转办)
 
 
 def _material_values(m: Material) -> dict[str, Any]:
@@ -198,6 +199,7 @@ class CaseStore:
             "decision": move.decision,
             "arrived_at": move.arrived_at,
             "forwarded_at": move.forwarded_at,
+            "department_id": move.department_id,
         }
         with self._conflicts():
             if self._explicit:

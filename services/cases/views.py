@@ -161,6 +161,8 @@ class CaseDetail:
     # handed in (what a one-time notice would list).
     guide_materials: list[MaterialChoice]
     missing_materials: list[str]
+    # Where 转办 may send the case, when it is offered: every other department.
+    transfer_targets: list[UnitChoice]
 
 
 @dataclass(frozen=True)

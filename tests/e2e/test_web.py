@@ -242,10 +242,18 @@ def test_read_only_roles_see_no_forms(world: World, app: FastAPI) -> None:
     world.forward(no, "clerk.gc")
     page = _web(app, "supervisor.cz").get(f"/cases/{no}").text
     assert "您可以查看本件，但不能办理。" in page and 'class="action' not in page
-    page = _web(app, "reviewer.rs").get(f"/cases/{no}").text
+    rs = _web(app, "reviewer.rs")
+    page = rs.get(f"/cases/{no}").text
     forms = re.findall(r'data-action="(\w+)"', page)
     # The home side's own steps; none of the window's.
-    assert forms == ["accept", "not_accept", "return_to_window", "withdraw"]
+    assert forms == ["accept", "not_accept", "transfer", "return_to_window", "withdraw"]
+    # 转办 offers the other departments, and hands the case over.
+    assert "池州市人力资源和社会保障局（RS341700）" in page
+    transfer = {**_form(page), "reasons": "属池州市人社局管辖", "department_code": "RS341700"}
+    r = rs.post(f"/cases/{no}/actions/transfer", data=transfer)
+    assert r.status_code == 303, re.findall(r'id="action-error">([^<]*)<', r.text)
+    assert rs.get(f"/cases/{no}").status_code == 404  # no longer this department's
+    assert 'data-action="accept"' in _web(app, "reviewer.cz").get(f"/cases/{no}").text
     inbox = _web(app, "clerk.cz").get("/", params={"state": "received", "q": "刘洋"}).text
     assert no not in inbox and "没有符合条件的办件" in inbox
 

@@ -17,6 +17,7 @@ from tongban.services.core.errors import (
     TransitionError,
 )
 from tongban.services.core.runtime import Runtime
+from tongban.services.deadlines.accountability import case_accountability
 from tongban.workflow.commands import (
     Accept,
     AgentIn,
@@ -37,6 +38,7 @@ from tongban.workflow.commands import (
     RequestSupplement,
     ReturnToWindow,
     Supplement,
+    Transfer,
     VerifyIdentity,
     Withdraw,
 )
@@ -326,6 +328,40 @@ def test_the_person_present_is_the_one_checked(
         assert number not in str(last.payload)  # masked
         assert case.agent_role is not None and case.agent_name
         assert case.agent_document_number == number
+
+
+def test_transfer_hands_the_case_and_its_clock_to_the_competent_department(
+    world: World,
+) -> None:
+    no = receive(world, card_application())  # to RS320102 (Nanjing)
+    world.forward(no)
+    for code, fragment in (("RS320102", "另一有管辖权的部门"), ("NOPE", "不存在")):
+        with pytest.raises(InvalidInput) as err:
+            act(world, Transfer, "reviewer.rs", no, reasons=["非本部门职权"], department_code=code)
+        assert err.value.field == "department_code" and fragment in err.value.message
+    with pytest.raises(TransitionError):  # a transfer says why
+        act(world, Transfer, "reviewer.rs", no, reasons=[" "], department_code="RS341700")
+    view = act(
+        world, Transfer, "reviewer.rs", no, reasons=["属池州市人社局管辖"],
+        department_code="RS341700",
+    )  # fmt: skip
+    assert view.state == "forwarded"
+    # The first department's accept clock stopped, the second's started.
+    report = case_accountability(world.uow(), no, now=world.tick())
+    accepts = [(s.unit_code, s.status) for s in report.stages if s.stage == "accept"]
+    assert accepts == [("RS320102", "closed"), ("RS341700", "running")]
+    assert events(world, no)[-1] == ("transfer", "forwarded", "forwarded")
+    # The case is now the second department's: the first no longer sees it.
+    with pytest.raises(CaseNotFound):
+        act(world, Accept, "reviewer.rs", no)
+    assert act(world, Accept, "reviewer.cz", no).state == "accepted"
+    with world.uow() as uow:
+        case = uow.session.scalars(select(Case).where(Case.case_no == no)).one()
+        event = uow.session.scalars(
+            select(AuditEvent).where(AuditEvent.case_id == case.id, AuditEvent.action == "transfer")
+        ).one()
+        assert (event.unit, event.payload["department_code"]) == ("RS320102", "RS341700")
+        assert event.reasons == ["属池州市人社局管辖"]
 
 
 def test_case_numbers_are_sequential_per_office_and_day(world: World) -> None:

@@ -87,6 +87,10 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "fail_identity": REASONS.map(lambda r: {"reasons": list(r)}),
     "forward": st.just({}),
     "accept": st.just({}),
+    # To the other demo department with a reviewer, to its own, or to none that exists.
+    "transfer": st.tuples(REASONS, st.sampled_from(["GZ330106", "RS320102", "NOPE"])).map(
+        lambda rd: {"reasons": list(rd[0]), "department_code": rd[1]}
+    ),
     "return_to_window": REASONS.map(lambda r: {"reasons": list(r)}),
     "mail_originals": _tracking(),
     "receive_originals": st.just({}),
@@ -199,6 +203,12 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
                 "supplement": {"materials": list(self.full_materials)},
                 "verify_identity": {"document_number": self.applicant_id},
                 "not_accept": {"reasons": ["理由"], "legal_basis": "《行政许可法》第三十二条"},
+                "transfer": {
+                    "reasons": ["非本部门管辖"],
+                    "department_code": next(
+                        code for code, who in HOME_REVIEWER.items() if who != self.reviewer
+                    ),
+                },
                 "mail_originals": {"carrier": "中国邮政EMS", "tracking_no": "1100000000001"},
                 "deliver": {"method": "window"}
                 if side is Side.WINDOW
@@ -250,6 +260,8 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
                 return
             outcomes["ok"] += 1
             outcomes[view.state] += 1
+            if name == "transfer":  # the case is the other department's now
+                self.reviewer = HOME_REVIEWER[kwargs["department_code"]]
             self.check_success(name, who, before, view)
 
         def check_success(self, name: str, who: str, before: CaseSnapshot, view: CaseView) -> None:

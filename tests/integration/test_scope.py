@@ -45,6 +45,7 @@ from tongban.workflow.commands import (
     RequestSupplement,
     ReturnToWindow,
     Supplement,
+    Transfer,
     VerifyIdentity,
     Withdraw,
 )
@@ -162,6 +163,13 @@ ROWS: dict[str, Row] = {
     ),
     "forward": Row(Forward, ("pass_formal_review", "verify_identity"), WINDOW, "forwarded"),
     "accept": Row(Accept, ("pass_formal_review", "verify_identity", "forward"), HOME, "accepted"),
+    "transfer": Row(
+        Transfer,
+        ("pass_formal_review", "verify_identity", "forward"),
+        HOME,
+        "forwarded",
+        lambda _r: {"reasons": ["属南京市玄武区人社局管辖"], "department_code": "RS320102"},
+    ),
     "return_to_window": Row(
         ReturnToWindow,
         ("pass_formal_review", "verify_identity", "forward"),

@@ -28,6 +28,7 @@ from tongban.workflow.commands import (
     RequestSupplement,
     ReturnToWindow,
     Supplement,
+    Transfer,
     VerifyIdentity,
 )
 from tongban.workflow.deadlines import DeadlineOp, deadline_changes
@@ -50,6 +51,7 @@ def good(cls: type[CaseCommand]) -> CaseCommand:
     extra: dict[str, Any] = {
         RequestSupplement: {"notice_items": ("身份证复印件",)},
         Decline: {"reasons": ("理由",)},
+        Transfer: {"reasons": ("理由",), "department_code": "RS341700"},
         NotAccept: {"reasons": ("理由",), "legal_basis": "《行政许可法》第三十二条"},
         FailIdentity: {"reasons": ("理由",)},
         ReturnToWindow: {"reasons": ("理由",)},
@@ -138,6 +140,19 @@ def test_only_the_home_department_refuses_acceptance_with_basis_and_remedies() -
     assert [(op.kind, op.stage) for op in outcome.deadlines] == [("close", Stage.ACCEPT)]
     told = outcome.recorded["remedies"]
     assert "60日内依法申请行政复议" in told and "6个月内向某区人民法院提起行政诉讼" in told
+
+
+def test_a_transfer_restarts_the_accept_clock_for_the_department_taking_over() -> None:
+    outcome = fire(CaseFacts(State.FORWARDED), good(Transfer), Side.HOME)
+    assert outcome.target is State.FORWARDED
+    assert [(op.kind, op.stage) for op in outcome.deadlines] == [
+        ("close", Stage.ACCEPT),
+        ("open", Stage.ACCEPT),
+    ]
+    assert outcome.action.hands_over is not None
+    assert outcome.action.hands_over(good(Transfer)) == "RS341700"
+    with pytest.raises(Refused):  # only while the case waits for acceptance
+        fire(CaseFacts(State.ACCEPTED), good(Transfer), Side.HOME)
 
 
 def test_supplement_requires_a_one_time_notice_and_pauses_the_deadline() -> None:
@@ -292,6 +307,7 @@ def attempts(draw: st.DrawFn) -> list[tuple[CaseCommand, Side]]:
             "document_number": draw(st.sampled_from([ID, "110101199003070070", "123"])),
             "materials": (),
             "legal_basis": draw(st.sampled_from(["", "《行政许可法》第三十二条"])),
+            "department_code": "RS341700",
         }
         names = {f.name for f in dataclasses.fields(action.command)}
         command = action.command(case_no=NO, **{k: v for k, v in values.items() if k in names})
