@@ -180,7 +180,7 @@ def _days(seconds: int) -> str:
 
 def _plan(
     deadline: Deadline,
-    case_no: str,
+    case: _CaseRef,
     directory: Directory,
     session: Session,
     cal: WorkCalendar,
@@ -199,8 +199,13 @@ def _plan(
     username = directory.username(session, deadline.user_id) if deadline.user_id else None
     if username:
         recipients.append(f"user:{username}")
+    case_no = case.case_no
     if kind != "warning":
-        supervisors = directory.supervisors_of(unit.region_code) if unit else []
+        # The holder's region, and the region that received the case: a 池州 supervisor
+        # must learn that a Nanjing department is late on a 池州 case.
+        received = directory.offices.get(case.office_id)
+        regions = {u.region_code for u in (unit, received) if u is not None}
+        supervisors = sorted({s for r in regions for s in directory.supervisors_of(r)})
         recipients.extend(f"user:{name}" for name in supervisors)
         if not supervisors:
             recipients.append("admin")  # nobody supervises this region: the deployment must know
@@ -350,11 +355,19 @@ def _lock_cases(session: Session, ids: Sequence[int], postgresql: bool) -> dict[
     return {case.id: case for case in session.scalars(stmt)}
 
 
-def _case_nos(session: Session, ids: Sequence[int]) -> dict[int, str]:
+@dataclass(frozen=True)
+class _CaseRef:
+    case_no: str
+    office_id: int  # the receiving window: its region's supervisors hear of every delay
+
+
+def _case_refs(session: Session, ids: Sequence[int]) -> dict[int, _CaseRef]:
     if not ids:
         return {}
-    rows = session.execute(select(Case.id, Case.case_no).where(Case.id.in_(set(ids))))
-    return {case_id: case_no for case_id, case_no in rows}
+    rows = session.execute(
+        select(Case.id, Case.case_no, Case.office_id).where(Case.id.in_(set(ids)))
+    )
+    return {case_id: _CaseRef(case_no, office_id) for case_id, case_no, office_id in rows}
 
 
 def sweep(uow: UnitOfWork, *, now: datetime, batch: int | None = None) -> SweepReport:
@@ -429,7 +442,7 @@ def _sweep_batch(
     postgresql: bool,
 ) -> SweepReport:
     outcome = SweepReport()
-    case_nos = _case_nos(session, [c.case_id for c in deadlines])
+    refs = _case_refs(session, [c.case_id for c in deadlines])
     plans: list[tuple[Deadline, _Plan]] = []
     for deadline in deadlines:
         try:
@@ -438,7 +451,7 @@ def _sweep_batch(
                     deadline,
                     _plan(
                         deadline,
-                        case_nos.get(deadline.case_id, "?"),
+                        refs.get(deadline.case_id, _CaseRef("?", 0)),
                         directory,
                         session,
                         cal,

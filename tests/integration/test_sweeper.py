@@ -112,10 +112,28 @@ def test_closing_a_stage_in_time_stops_its_alerts(world: World) -> None:
         "home",
         ["department:RS320102"],
     )
-    # No supervisor covers Nanjing (320102) in the demo: the overdue goes to the admin too.
+    # No supervisor covers Nanjing (320102) in the demo, but the case was received in 池州
+    # (GC01, 341702): the supervisors of the receiving region learn the home side is late.
+    assert sweep(rt.uow(), now=sh(2026, 3, 12, 12)).alerts == {"overdue": 1}
+    assert all_alerts(rt)[-1].recipients == [
+        "department:RS320102",
+        "user:supervisor.ah",
+        "user:supervisor.cz",
+    ]
+    assert [d.stage for d in deadlines_of(rt, no) if d.alert_level] == ["accept"]
+
+
+def test_an_overdue_nobody_supervises_goes_to_the_admin(world: World) -> None:
+    """Received in 杭州 (HZ01), handled in Nanjing: no demo supervisor covers either."""
+    rt = world.rt
+    app = card_application("789")
+    no = receive_at(world, app, T0, clerk="clerk.hz")
+    do(world, PassFormalReview, "clerk.hz", no, sh(2026, 3, 10, 10))
+    do(world, VerifyIdentity, "clerk.hz", no, sh(2026, 3, 10, 11),
+       document_number=app.applicant_id_number)  # fmt: skip
+    do(world, Forward, "clerk.hz", no, sh(2026, 3, 10, 12))
     assert sweep(rt.uow(), now=sh(2026, 3, 12, 12)).alerts == {"overdue": 1}
     assert all_alerts(rt)[-1].recipients == ["department:RS320102", "admin"]
-    assert [d.stage for d in deadlines_of(rt, no) if d.alert_level] == ["accept"]
 
 
 def test_after_downtime_each_deadline_is_caught_up_once(world: World) -> None:
