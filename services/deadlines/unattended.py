@@ -288,7 +288,15 @@ def _alert_unit(
         )
         .execution_options(synchronize_session=False)
     )
-    supervisors = directory.supervisors_of(state.region_code)
+    # The unit's own region, and every region whose windows received a waiting case.
+    received_in = session.scalars(
+        select(Office.region_code)
+        .join(Case, Case.office_id == Office.id)
+        .where(Case.id.in_(waiting))
+        .distinct()
+    )
+    regions = {state.region_code, *received_in}
+    supervisors = sorted({s for r in regions for s in directory.supervisors_of(r)})
     recipients = [f"user:{name}" for name in supervisors] or ["admin"]
     unit_label = f"{state.name}（{state.code}）"
     subject = f"【无人办理】{unit_label} 已 {days} 个工作日无人登录、查看或办理，{count} 件待办"

@@ -97,7 +97,9 @@ def test_alerts_by_the_system_are_not_attention(world: World) -> None:
     sweep(rt.uow(), now=sh(2026, 3, 13, 10))  # warning and overdue: system events on the case
     assert detect(world, 2026, 3, 13, 9) == ["department:RS320102"]
     (alert,) = [a for a in all_alerts(rt) if a.kind == "unattended"]
-    assert alert.recipients == ["admin"]  # nobody supervises Nanjing in the demo
+    # Nobody supervises Nanjing in the demo; the waiting case was received in 池州 (GC01),
+    # whose supervisors hear that the department holding it is unattended.
+    assert alert.recipients == ["user:supervisor.ah", "user:supervisor.cz"]
     with rt.uow() as uow:
         states = {s.key: s for s in unit_states(uow.session)}
     gc = states["office:GC01"]
