@@ -7,7 +7,7 @@ from .calendar import CalendarDay, CalendarYear
 from .case import Case, CaseCounter, CaseMaterial
 from .catalog import GuideVersion, Item
 from .deadline import Deadline
-from .org import Department, Office, User
+from .org import Department, DepartmentItem, Office, User
 
 __all__ = [
     "Alert",
@@ -20,6 +20,7 @@ __all__ = [
     "CaseMaterial",
     "Deadline",
     "Department",
+    "DepartmentItem",
     "GuideVersion",
     "Item",
     "Office",

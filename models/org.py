@@ -34,6 +34,15 @@ class Department(Base):
     region_code: Mapped[str] = mapped_column(String(6))
 
 
+class DepartmentItem(Base):
+    """An item a department handles: only these can be sent to it (routing)."""
+
+    __tablename__ = "department_items"
+
+    department_id: Mapped[int] = mapped_column(ForeignKey("departments.id"), primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("items.id"), primary_key=True, index=True)
+
+
 class User(Base):
     __tablename__ = "users"
 

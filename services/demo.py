@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 
-from tongban.models import Case, Department, Office, User
+from tongban.models import Case, Department, Item, Office, User
 from tongban.workflow.commands import (
     Accept,
     Application,
@@ -33,6 +33,7 @@ from .cases.act import act
 from .cases.receive import receive
 from .catalog.items import load_catalog
 from .core.uow import UnitOfWork
+from .departments.registry import declare_items
 from .guides.store import load_guides
 from .users.accounts import create_user
 from .users.actors import load_actor
@@ -50,6 +51,13 @@ DEPARTMENTS = [
     ("YB310115", "上海市浦东新区医疗保障局", "310115"),
     ("RS341700", "池州市人力资源和社会保障局", "341700"),
 ]
+# The items each demo department declares it handles (routing).
+DEPARTMENT_ITEMS = {
+    "GZ330106": ("1-01",),
+    "RS320102": ("2-21",),
+    "YB310115": ("2-61",),
+    "RS341700": ("2-21",),
+}
 USERS = [
     ("admin", "系统管理员", "admin", {}),
     ("clerk.cz", "王芳（市中心专窗）", "clerk", {"office_code": "CZ01"}),
@@ -82,6 +90,11 @@ def load_org(uow: UnitOfWork) -> None:
             if code not in known:
                 session.add(Department(code=code, name=name, region_code=region))
         uow.commit()
+    for code, items in DEPARTMENT_ITEMS.items():
+        with uow.reading():
+            catalogued = uow.session.scalar(select(func.count(Item.id)))
+        if catalogued:  # the catalog is loaded first; without it there is nothing to route
+            declare_items(uow, code, items)
     with uow:
         existing = set(uow.session.scalars(select(User.username)))
     for username, display, role, unit in USERS:

@@ -9,6 +9,7 @@ from .audit import audit_app
 from .bench import bench_app
 from .calendar import calendar_app
 from .catalog import catalog_app
+from .departments import departments_app
 from .guides import guides_app
 from .report import report_app
 from .serve import serve
@@ -25,6 +26,7 @@ app.command()(serve)
 app.command()(worker)
 app.add_typer(audit_app, name="audit")
 app.add_typer(catalog_app, name="catalog")
+app.add_typer(departments_app, name="departments")
 app.add_typer(guides_app, name="guides")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(report_app, name="report")

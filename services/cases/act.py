@@ -13,7 +13,7 @@ from datetime import datetime
 import structlog
 from sqlalchemy import select
 
-from tongban.models import Department
+from tongban.models import Department, DepartmentItem
 from tongban.workflow.actions import Action, action_of
 from tongban.workflow.commands import CaseCommand, audit_payload, reasons_of
 from tongban.workflow.deadlines import DeadlineOp
@@ -98,6 +98,17 @@ def _taking_over(
     if found == case.department_id:
         raise InvalidInput(
             "转至部门：本件已在本部门，转办须转至另一有管辖权的部门。", field="department_code"
+        )
+    handles = uow.session.scalar(
+        select(DepartmentItem.item_id).where(
+            DepartmentItem.department_id == found, DepartmentItem.item_id == case.item_id
+        )
+    )
+    if handles is None:
+        raise InvalidInput(
+            f"转至部门：「{code}」不办理本事项，只能转至办理本事项的部门。",
+            code="routing.not_handled",
+            field="department_code",
         )
     return int(found)
 

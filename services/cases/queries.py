@@ -8,6 +8,7 @@ Each read costs a fixed number of queries, whatever the page size or history len
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Sequence
 from dataclasses import fields
 from datetime import datetime
@@ -16,7 +17,16 @@ from typing import TypeVarTuple
 from sqlalchemy import Select, case, false, func, or_, select
 from sqlalchemy.orm import Session
 
-from tongban.models import AuditEvent, Case, Deadline, Department, GuideVersion, Item, Office
+from tongban.models import (
+    AuditEvent,
+    Case,
+    Deadline,
+    Department,
+    DepartmentItem,
+    GuideVersion,
+    Item,
+    Office,
+)
 from tongban.workflow.actions import EVENT_LABELS
 from tongban.workflow.calendar import due_date
 from tongban.workflow.commands import CaseCommand
@@ -27,6 +37,7 @@ from tongban.workflow.guide import GuideConfig, Material, missing_materials, par
 from tongban.workflow.identity import DOCUMENT_LABELS, mask
 from tongban.workflow.machine import options
 from tongban.workflow.parties import AGENT_ROLE_LABELS
+from tongban.workflow.regions import province_of
 from tongban.workflow.roles import ROLE_LABELS, Role
 from tongban.workflow.stages import STAGE_LABELS
 from tongban.workflow.states import FINAL_STATES, SIDE_LABELS, STATE_LABELS, Side, State
@@ -232,8 +243,14 @@ def _actions(facts: CaseFacts, side: Side | None) -> list[ActionOption]:
 def _transfer_targets(session: Session, c: Case, actions: list[ActionOption]) -> list[UnitChoice]:
     if not any(a.action == "transfer" for a in actions):
         return []
-    others = select(Department).where(Department.id != c.department_id).order_by(Department.code)
-    return [UnitChoice(d.code, d.name, d.region_code) for d in session.scalars(others)]
+    # Only departments that handle the case's item may take it over.
+    others = (
+        select(Department)
+        .join(DepartmentItem, DepartmentItem.department_id == Department.id)
+        .where(DepartmentItem.item_id == c.item_id, Department.id != c.department_id)
+        .order_by(Department.region_code, Department.code)
+    )
+    return [_unit_choice(d) for d in session.scalars(others)]
 
 
 def input_fields(command: type[CaseCommand]) -> tuple[str, ...]:
@@ -407,8 +424,18 @@ def registration_choices(uow: UnitOfWork) -> RegistrationChoices:
                     results=tuple(r.value for r in config.results),
                 )
             )
-        departments = [
-            UnitChoice(d.code, d.name, d.region_code)
-            for d in session.scalars(select(Department).order_by(Department.code))
-        ]
-    return RegistrationChoices(items=items, departments=departments)
+        routes: dict[str, list[UnitChoice]] = {}
+        for item_code, d in session.execute(
+            select(Item.code, Department)
+            .join(DepartmentItem, DepartmentItem.department_id == Department.id)
+            .join(Item, Item.id == DepartmentItem.item_id)
+            .order_by(Department.region_code, Department.code)
+        ):
+            routes.setdefault(item_code, []).append(_unit_choice(d))
+    return RegistrationChoices(
+        items=[dataclasses.replace(i, departments=tuple(routes.get(i.code, ()))) for i in items]
+    )
+
+
+def _unit_choice(d: Department) -> UnitChoice:
+    return UnitChoice(d.code, d.name, d.region_code, province_of(d.region_code) or "")

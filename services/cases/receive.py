@@ -299,6 +299,13 @@ def _references(refs: References | None, app: Application) -> _Found:
             code="guide.missing",
             field="item_code",
         )
+    if not refs.handles:
+        raise InvalidInput(
+            f"办理地部门：「{app.department_code}」不办理事项「{refs.item_name}」。"
+            "请选择办理该事项的部门（tongban departments list --item 可查）。",
+            code="routing.not_handled",
+            field="department_code",
+        )
     return _Found(refs.item_id, refs.guide_id, refs.guide_version, refs.department_id)
 
 

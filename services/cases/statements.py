@@ -37,6 +37,7 @@ from tongban.models import (
     CaseMaterial,
     Deadline,
     Department,
+    DepartmentItem,
     GuideVersion,
     Item,
 )
@@ -54,12 +55,14 @@ _COUNTERS = cast(Table, CaseCounter.__table__)
 _ITEMS = cast(Table, Item.__table__)
 _GUIDES = cast(Table, GuideVersion.__table__)
 _DEPARTMENTS = cast(Table, Department.__table__)
+_ROUTES = cast(Table, DepartmentItem.__table__)
 
 Processor = Callable[[Any], Any]
 
 CASE_READ = (
-    "id", "case_no", "version", "state", "office_id", "department_id", "guide_version_id",
-    "applicant_kind", "applicant_name", "applicant_document_type", "applicant_id_number",
+    "id", "case_no", "version", "state", "office_id", "department_id", "item_id",
+    "guide_version_id", "applicant_kind", "applicant_name", "applicant_document_type",
+    "applicant_id_number",
     "agent_role", "agent_name", "agent_document_type", "agent_document_number",
     "forwarded_at", "originals_required", "originals_received_at", "audit_seq", "audit_head",
 )  # fmt: skip
@@ -274,8 +277,14 @@ class Statements:
             .where(_DEPARTMENTS.c.code == bindparam("department_code"))
             .scalar_subquery()
         )
+        handles = (
+            select(_ROUTES.c.item_id)
+            .where(_ROUTES.c.department_id == department, _ROUTES.c.item_id == _ITEMS.c.id)
+            .correlate(_ITEMS)
+            .exists()
+        )
         references = (
-            select(_ITEMS.c.id, _ITEMS.c.name, _GUIDES.c.id, _GUIDES.c.version, department)
+            select(_ITEMS.c.id, _ITEMS.c.name, _GUIDES.c.id, _GUIDES.c.version, department, handles)
             .select_from(
                 _ITEMS.outerjoin(
                     _GUIDES, and_(_GUIDES.c.item_id == _ITEMS.c.id, _GUIDES.c.version == latest)

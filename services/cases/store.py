@@ -52,6 +52,7 @@ class StoredCase:
     state: State
     office_id: int
     department_id: int
+    item_id: int
     guide_version_id: int | None
     applicant_kind: ApplicantKind
     applicant_name: str
@@ -92,6 +93,7 @@ class References:
     guide_id: int | None
     guide_version: int | None
     department_id: int | None
+    handles: bool  # the department has declared the item (routing)
 
 
 # --- what an action writes ----------------------------------------------------------------

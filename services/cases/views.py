@@ -194,6 +194,8 @@ class ItemChoice:
     guide_version: int
     materials: tuple[MaterialChoice, ...]
     results: tuple[str, ...]
+    # The departments that handle the item, by region (province, then city, then code).
+    departments: tuple[UnitChoice, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -201,11 +203,12 @@ class UnitChoice:
     code: str
     name: str
     region_code: str
+    province: str = ""
 
 
 @dataclass(frozen=True)
 class RegistrationChoices:
-    """What a clerk picks from when registering: items with a guide, home departments."""
+    """What a clerk picks from when registering: items with a guide, each with the home
+    departments that handle it."""
 
     items: list[ItemChoice]
-    departments: list[UnitChoice]

@@ -25,6 +25,7 @@ from tongban.models import AuditEvent, Case, CaseCounter
 from tongban.services.cases.receive import receive
 from tongban.services.cases.views import CaseView
 from tongban.services.core.errors import CaseNotFound, DomainError, ScopeDenied
+from tongban.services.departments.registry import declare_items
 from tongban.services.users.scope import check_can_read
 from tongban.workflow.actions import ACTIONS, ACTIONS_BY_NAME
 from tongban.workflow.commands import (
@@ -322,6 +323,7 @@ def world(
         w = build_world(runtime)
         for username, region in (("supervisor.bj", "110000"), ("supervisor.zj", "330000")):
             w.actors[username] = add_supervisor(runtime, username, region)
+        declare_items(runtime.uow(), "RS320102", ["1-01"])  # somewhere to transfer to
         yield w
 
 

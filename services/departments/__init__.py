@@ -1,0 +1,1 @@
+"""Home departments and the items each handles (routing)."""
