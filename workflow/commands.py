@@ -223,6 +223,8 @@ class Application:
     )
     legal_representative: str = field(default="", metadata=_about("法定代表人", max_length=100))
     agent: AgentIn | None = field(default=None, metadata=_about("代理人"))
+    # The clerk's confirmation to receive under a guide still at its default template.
+    confirm_default_guide: bool = field(default=False, metadata=_about("确认按默认指南收件"))
     delivery_preference: DeliveryMethod = field(metadata=_about("结果送达方式"))
     materials: tuple[MaterialIn, ...] = field(
         default=(), metadata=_about("材料", max_items=MAX_MATERIALS)

@@ -164,9 +164,10 @@ def new_case_page(
     claims: SessionDep,
     tokens: TokensDep,
     rt: RuntimeDep,
+    now: NowDep,
     item: Annotated[str, Query(max_length=16, pattern=NO_CONTROL)] = "",
 ) -> Response:
-    return _new_case(request, actor, tokens.csrf_token(claims), rt, item_code=item)
+    return _new_case(request, actor, tokens.csrf_token(claims), rt, now, item_code=item)
 
 
 def _new_case(
@@ -174,13 +175,14 @@ def _new_case(
     actor: Actor,
     csrf: str,
     rt: Runtime,
+    now: datetime,
     *,
     item_code: str,
     status: int = 200,
     error: str = "",
     values: dict[str, list[str]] | None = None,
 ) -> Response:
-    choices = queries.registration_choices(rt.uow())
+    choices = queries.registration_choices(rt.uow(), now=now)
     item = next((i for i in choices.items if i.code == item_code), None)
     return render(
         request,
@@ -222,6 +224,7 @@ def register(
                 "applicant_document_type": _first(form, "applicant_document_type") or None,
                 "legal_representative": _first(form, "legal_representative").strip(),
                 "agent": _agent(form),
+                "confirm_default_guide": _first(form, "confirm_default_guide") == "yes",
             }
         )
         view = receive(rt.uow(), application_of(body), actor=actor, now=now)
@@ -231,6 +234,7 @@ def register(
             actor,
             tokens.csrf_token(claims),
             rt,
+            now,
             item_code=item_code,
             status=422,
             error=_invalid(err),
@@ -242,6 +246,7 @@ def register(
             actor,
             tokens.csrf_token(claims),
             rt,
+            now,
             item_code=item_code,
             status=_status(err),
             error=err.message,

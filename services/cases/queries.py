@@ -28,7 +28,8 @@ from tongban.models import (
     Office,
 )
 from tongban.workflow.actions import EVENT_LABELS
-from tongban.workflow.calendar import due_date
+from tongban.workflow.availability import Availability, availability
+from tongban.workflow.calendar import SHANGHAI, due_date
 from tongban.workflow.commands import CaseCommand
 from tongban.workflow.deadlines import DEADLINE_STATUS_LABELS, DeadlineStatus
 from tongban.workflow.delivery import DELIVERY_LABELS
@@ -397,9 +398,10 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
 # --- registration --------------------------------------------------------------------------
 
 
-def registration_choices(uow: UnitOfWork) -> RegistrationChoices:
-    """The items a window can receive (those with an operating guide, at its latest version)
-    and the home departments; two queries."""
+def registration_choices(uow: UnitOfWork, *, now: datetime) -> RegistrationChoices:
+    """The items a window can receive now (可受理, with an operating guide at its latest
+    version), each with the home departments handling it; two queries."""
+    today = now.astimezone(SHANGHAI).date()
     with uow.reading():
         session = uow.session
         latest: dict[int, tuple[Item, GuideVersion]] = {}
@@ -411,6 +413,9 @@ def registration_choices(uow: UnitOfWork) -> RegistrationChoices:
             latest[item.id] = (item, guide)  # ordered by version: the last one wins
         items = []
         for item, guide in latest.values():
+            status = availability(item.batch, item.lead_missing, item.deadline_text, today)
+            if status is not Availability.RECEIVABLE:
+                continue
             config = parse_config(guide.config)
             items.append(
                 ItemChoice(
@@ -422,6 +427,7 @@ def registration_choices(uow: UnitOfWork) -> RegistrationChoices:
                         for m in config.materials
                     ),
                     results=tuple(r.value for r in config.results),
+                    guide_status=config.status,
                 )
             )
         routes: dict[str, list[UnitChoice]] = {}

@@ -13,6 +13,7 @@ from datetime import date, datetime
 import structlog
 
 from tongban.workflow.actions import RECEIVE
+from tongban.workflow.availability import Availability, availability, online_from
 from tongban.workflow.calendar import SHANGHAI
 from tongban.workflow.commands import AgentIn, Application
 from tongban.workflow.delivery import DeliveryMethod
@@ -70,8 +71,9 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
             office_id=actor.office_id,
             day=day,
         )
-        refs = _references(found, app)
+        refs = _references(found, app, day)
         guide = config_of(uow, refs.guide_id)
+        confirmed = _check_guide_status(uow, guide, app)
         _check_delivery(guide, method, app.delivery_address)
         try:
             materials = check_materials(guide, app.materials)
@@ -109,6 +111,7 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
                 ),
                 "materials": [m.code for m in materials],
                 "originals_required": required,
+                **({"default_guide_confirmed": True} if confirmed else {}),
             },
         )
         deadline = starting(
@@ -284,10 +287,11 @@ class _Found:
     department_id: int
 
 
-def _references(refs: References | None, app: Application) -> _Found:
+def _references(refs: References | None, app: Application, day: date) -> _Found:
     """The item, its current guide and the department, or the first that is missing."""
     if refs is None:
         raise InvalidInput(f"事项编码：事项「{app.item_code}」不存在。", field="item_code")
+    _check_available(refs, day)
     if refs.department_id is None:
         raise InvalidInput(
             f"办理地部门：办理地部门「{app.department_code}」不存在。",
@@ -307,6 +311,47 @@ def _references(refs: References | None, app: Application) -> _Found:
             field="department_code",
         )
     return _Found(refs.item_id, refs.guide_id, refs.guide_version, refs.department_id)
+
+
+def _check_available(refs: References, day: date) -> None:
+    status = availability(refs.batch, refs.lead_missing, refs.deadline_text, day)
+    if status is Availability.RECEIVABLE:
+        return
+    if status is Availability.NOT_HERE:
+        why = "本市不承接（附件1未列本市牵头单位，该事项不在本市办理）"
+    else:
+        start = online_from(refs.batch, refs.deadline_text)
+        why = (
+            f"尚未上线（{start:%Y年%m月%d日}起可受理）"
+            if start
+            else f"尚未上线（完成时限：{refs.deadline_text or '未定'}）"
+        )
+    raise InvalidInput(
+        f"事项编码：事项「{refs.item_name}」{why}，不能收件。",
+        code="item.not_receivable",
+        field="item_code",
+    )
+
+
+def _check_guide_status(uow: UnitOfWork, guide: GuideConfig, app: Application) -> bool:
+    """A guide still at its default template: the clerk confirms, and the audit says so;
+    a deployment may refuse such receipts outright. True when a confirmation was needed."""
+    if guide.status != "default":
+        return False
+    if not uow.rt.settings.allow_default_guides:
+        raise InvalidInput(
+            "事项编码：本事项操作指南尚未经牵头单位确认（默认模板），本系统设置为不予收件。",
+            code="guide.default_forbidden",
+            field="item_code",
+        )
+    if not app.confirm_default_guide:
+        raise InvalidInput(
+            "确认按默认指南收件：本事项操作指南尚未经牵头单位确认（默认模板）。"
+            "按默认模板收件的，请核对材料后勾选确认。",
+            code="guide.default_unconfirmed",
+            field="confirm_default_guide",
+        )
+    return True
 
 
 def _check_delivery(config: GuideConfig, method: DeliveryMethod, address: str) -> None:

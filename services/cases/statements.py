@@ -284,7 +284,17 @@ class Statements:
             .exists()
         )
         references = (
-            select(_ITEMS.c.id, _ITEMS.c.name, _GUIDES.c.id, _GUIDES.c.version, department, handles)
+            select(
+                _ITEMS.c.id,
+                _ITEMS.c.name,
+                _GUIDES.c.id,
+                _GUIDES.c.version,
+                department,
+                handles,
+                _ITEMS.c.batch,
+                _ITEMS.c.lead_missing,
+                _ITEMS.c.deadline_text,
+            )
             .select_from(
                 _ITEMS.outerjoin(
                     _GUIDES, and_(_GUIDES.c.item_id == _ITEMS.c.id, _GUIDES.c.version == latest)

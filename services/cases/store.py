@@ -94,6 +94,9 @@ class References:
     guide_version: int | None
     department_id: int | None
     handles: bool  # the department has declared the item (routing)
+    batch: int
+    lead_missing: bool
+    deadline_text: str | None
 
 
 # --- what an action writes ----------------------------------------------------------------

@@ -196,6 +196,7 @@ class ItemChoice:
     results: tuple[str, ...]
     # The departments that handle the item, by region (province, then city, then code).
     departments: tuple[UnitChoice, ...] = ()
+    guide_status: str = "complete"  # "default": the clerk confirms receiving under it
 
 
 @dataclass(frozen=True)

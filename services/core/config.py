@@ -20,6 +20,9 @@ class Settings(BaseSettings):
     # "production" logs JSON whatever the terminal; "development" logs for people on a TTY.
     env: str = "development"
     log_level: str = "INFO"
+    # Whether a window may receive an item whose guide is still the default template (the
+    # clerk confirms each time); False refuses such receipts outright.
+    allow_default_guides: bool = True
     # Threads per server process for blocking request handlers (database work).
     request_threads: int = Field(default=4, ge=1, le=64)
 

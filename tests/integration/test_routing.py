@@ -6,9 +6,11 @@ from __future__ import annotations
 import dataclasses
 
 import pytest
+from sqlalchemy import select
 from typer.testing import CliRunner
 
 from tongban.api.cli.main import app as cli
+from tongban.models import AuditEvent, Case
 from tongban.services.cases.queries import registration_choices
 from tongban.services.cases.receive import receive
 from tongban.services.core.errors import Conflict, InvalidInput, NotFound
@@ -18,7 +20,7 @@ from tongban.services.departments.registry import (
     declare_items,
     list_departments,
 )
-from tongban.workflow.commands import Transfer
+from tongban.workflow.commands import MaterialIn, Transfer
 
 from ..world import World, build_world, card_application, diploma_application
 
@@ -41,7 +43,7 @@ def test_a_department_that_does_not_handle_the_item_is_refused(world: World) -> 
 
 
 def test_registration_offers_only_the_departments_handling_each_item(world: World) -> None:
-    choices = {i.code: i for i in registration_choices(world.uow()).items}
+    choices = {i.code: i for i in registration_choices(world.uow(), now=world.tick()).items}
     assert [d.code for d in choices["2-21"].departments] == ["RS320102", "RS341700"]
     assert [d.province for d in choices["2-21"].departments] == ["江苏省", "安徽省"]
     assert [d.code for d in choices["1-01"].departments] == ["GZ330106"]
@@ -93,3 +95,51 @@ def test_the_departments_command(world: World, monkeypatch: pytest.MonkeyPatch) 
     assert listed.exit_code == 0 and listed.stdout.splitlines()[0].startswith("GA320102\t江苏省")
     wrong = runner.invoke(cli, ["departments", "items", "GA320102", "0-00"])
     assert wrong.exit_code == 2 and "0-00" in wrong.stderr
+
+
+@pytest.mark.parametrize(
+    ("item", "fragment"),
+    [("1-21", "本市不承接"), ("1-49", "本市不承接"), ("3-04", "尚未上线")],
+)
+def test_items_the_city_does_not_receive_are_refused(
+    world: World, item: str, fragment: str
+) -> None:
+    declare_items(world.uow(), "GZ330106", [item])
+    app = dataclasses.replace(diploma_application(), item_code=item, materials=())
+    with pytest.raises(InvalidInput) as err:
+        receive(world.uow(), app, actor=world.actors["clerk.cz"], now=world.tick())
+    assert (err.value.code, err.value.field) == ("item.not_receivable", "item_code")
+    assert fragment in err.value.message
+    offered = {i.code for i in registration_choices(world.uow(), now=world.tick()).items}
+    assert item not in offered and "1-01" in offered
+
+
+def test_a_default_guide_needs_the_clerks_confirmation_and_the_audit_keeps_it(
+    world: World,
+) -> None:
+    declare_items(world.uow(), "GZ330106", ["1-02"])
+    app = dataclasses.replace(
+        diploma_application(), item_code="1-02",
+        materials=(MaterialIn("identity_document"), MaterialIn("application_form")),
+    )  # fmt: skip
+    clerk = world.actors["clerk.cz"]
+    with pytest.raises(InvalidInput) as err:
+        receive(world.uow(), app, actor=clerk, now=world.tick())
+    assert (err.value.code, err.value.field) == (
+        "guide.default_unconfirmed",
+        "confirm_default_guide",
+    )
+    assert "尚未经牵头单位确认" in err.value.message
+    confirmed = dataclasses.replace(app, confirm_default_guide=True)
+    no = receive(world.uow(), confirmed, actor=clerk, now=world.tick()).case_no
+    with world.uow() as uow:
+        case = uow.session.scalars(select(Case).where(Case.case_no == no)).one()
+        (event,) = uow.session.scalars(select(AuditEvent).where(AuditEvent.case_id == case.id))
+        assert event.payload["default_guide_confirmed"] is True
+    # A deployment may forbid receiving under default guides at all.
+    strict = dataclasses.replace(
+        world.rt, settings=world.rt.settings.model_copy(update={"allow_default_guides": False})
+    )
+    with pytest.raises(InvalidInput) as err:
+        receive(strict.uow(), confirmed, actor=clerk, now=world.tick())
+    assert err.value.code == "guide.default_forbidden"
