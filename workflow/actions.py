@@ -52,7 +52,7 @@ from .guards import (
     tracking_given,
     verified_party,
 )
-from .guide import Material, check_materials
+from .guide import GuideConfig, Material, check_materials
 from .remedies import remedies
 from .states import BEFORE_DECISION, Side, State
 
@@ -81,6 +81,12 @@ def _remedies(facts: CaseFacts, cmd: CaseCommand) -> Mapping[str, Any]:
 def _department_named(cmd: CaseCommand) -> str:
     assert isinstance(cmd, Transfer)
     return cmd.department_code.strip()
+
+
+def _decision_named(facts: CaseFacts, cmd: CaseCommand) -> Mapping[str, Any]:
+    if facts.guide is None:
+        return {}
+    return {"decision_label": facts.guide.decision_label(isinstance(cmd, Approve))}
 
 
 def _delivery_choices(side: Side) -> tuple[str, ...]:
@@ -149,11 +155,12 @@ ACTIONS: tuple[Action, ...] = (
     Action("receive_originals", "确认原件寄达", ReceiveOriginals,
            (S.ORIGINALS_MAILED,), S.ORIGINALS_RECEIVED, H),
     # --- decision -----------------------------------------------------------------------
-    Action("approve", "准予", Approve,
-           (S.ACCEPTED, S.ORIGINALS_RECEIVED), S.APPROVED, H, when=(originals_in_hand,)),
-    Action("refuse", "不予许可", Refuse,
+    Action("approve", "准予办理", Approve,
+           (S.ACCEPTED, S.ORIGINALS_RECEIVED), S.APPROVED, H, when=(originals_in_hand,),
+           records=_decision_named),
+    Action("refuse", "不予办理", Refuse,
            (S.ACCEPTED, S.ORIGINALS_RECEIVED), S.REFUSED, H,
-           when=(originals_in_hand,), checks=(reasons_given,)),
+           when=(originals_in_hand,), checks=(reasons_given,), records=_decision_named),
     # --- result and closing: mail and electronic by the home side, pickup at the window --
     Action("deliver", "结果送达", Deliver,
            (S.APPROVED, S.REFUSED), S.DELIVERED, E, checks=(delivery_fits_side,),
@@ -165,6 +172,17 @@ ACTIONS: tuple[Action, ...] = (
 del W, H, E, S
 
 ACTIONS_BY_NAME: Mapping[str, Action] = {a.name: a for a in ACTIONS}
+# The decisions, which each item's guide may name in its own words.
+_DECISIONS = {"approve": True, "refuse": False}
+
+
+def label_of(action: Action, guide: GuideConfig | None) -> str:
+    """What people read for `action` on a case under `guide` (准予许可, 出具公证书...)."""
+    if guide is not None and action.name in _DECISIONS:
+        return guide.decision_label(_DECISIONS[action.name])
+    return action.label
+
+
 _BY_COMMAND: Mapping[type[CaseCommand], Action] = {a.command: a for a in ACTIONS}
 
 # What an audit event's action is called, for every action the chain records.

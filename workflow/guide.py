@@ -10,6 +10,20 @@ from .commands import MaterialIn
 from .delivery import DeliveryMethod
 from .stages import DEFAULT_LIMIT_DAYS, Stage
 
+GENERAL_DECISION = ("准予办理", "不予办理")
+LICENCE_DECISION = ("准予许可", "不予许可")  # items that are 行政许可
+DECISION_KINDS = {"general": GENERAL_DECISION, "licence": LICENCE_DECISION}
+
+
+def decision_labels(value: Any) -> tuple[str, str]:
+    """From the front matter's `decision`: "general" (default), "licence", or a mapping
+    with the item's own words, e.g. {approve: 出具公证书, refuse: 不予办理公证}."""
+    if value is None:
+        return GENERAL_DECISION
+    if isinstance(value, str):
+        return DECISION_KINDS[value]
+    return (str(value["approve"]), str(value["refuse"]))
+
 
 @dataclass(frozen=True)
 class MaterialSpec:
@@ -32,6 +46,11 @@ class GuideConfig:
     limits: Mapping[Stage, int]  # working days per stage
     results: tuple[DeliveryMethod, ...]
     modes: tuple[str, ...] = ("proxy",)
+    # What the decision is called: 准予办理 / 不予办理 unless the guide says otherwise.
+    decision_labels: tuple[str, str] = GENERAL_DECISION
+
+    def decision_label(self, approve: bool) -> str:
+        return self.decision_labels[0 if approve else 1]
 
     def material(self, code: str) -> MaterialSpec | None:
         return next((m for m in self.materials if m.code == code), None)
@@ -69,6 +88,7 @@ def parse_config(front: Mapping[str, Any]) -> GuideConfig:
         limits=limits,
         results=results,
         modes=tuple(str(m) for m in front.get("modes") or ("proxy",)),
+        decision_labels=decision_labels(front.get("decision")),
     )
 
 

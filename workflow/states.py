@@ -19,8 +19,8 @@ class State(StrEnum):
     ACCEPTED = "accepted"  # 办理地已受理
     ORIGINALS_MAILED = "originals_mailed"  # 原件已寄出
     ORIGINALS_RECEIVED = "originals_received"  # 原件已寄达
-    APPROVED = "approved"  # 准予
-    REFUSED = "refused"  # 不予许可
+    APPROVED = "approved"  # 准予（办理、许可…: the guide names it）
+    REFUSED = "refused"  # 不予（办理、许可…）
     DELIVERED = "delivered"  # 结果已送达
     COMPLETED = "completed"  # 办结
     WITHDRAWN = "withdrawn"  # 已撤回
@@ -65,8 +65,8 @@ STATE_LABELS: dict[State, str] = {
     State.ACCEPTED: "已受理",
     State.ORIGINALS_MAILED: "原件已寄出",
     State.ORIGINALS_RECEIVED: "原件已寄达",
-    State.APPROVED: "准予",
-    State.REFUSED: "不予许可",
+    State.APPROVED: "准予办理",
+    State.REFUSED: "不予办理",
     State.DELIVERED: "已送达",
     State.COMPLETED: "已办结",
     State.WITHDRAWN: "已撤回",

@@ -42,6 +42,8 @@ PAYLOAD_LABELS: dict[str, str] = field_labels() | {
     "verified": "核验对象",
     "verified_name": "被核验人",
     "remedies": "救济途径",
+    "decision_label": "决定",
+    "default_guide_confirmed": "已确认按默认指南收件",
 }
 
 _VALUE_LABELS: dict[str, str] = {

@@ -27,7 +27,7 @@ from tongban.models import (
     Item,
     Office,
 )
-from tongban.workflow.actions import EVENT_LABELS
+from tongban.workflow.actions import EVENT_LABELS, label_of
 from tongban.workflow.availability import Availability, availability
 from tongban.workflow.calendar import SHANGHAI, due_date
 from tongban.workflow.commands import CaseCommand
@@ -232,7 +232,7 @@ def _actions(facts: CaseFacts, side: Side | None) -> list[ActionOption]:
     return [
         ActionOption(
             action=o.action.name,
-            label=o.action.label,
+            label=label_of(o.action, facts.guide),
             side=o.side.value,
             fields=input_fields(o.action.command),
             delivery_methods=o.choices,

@@ -18,6 +18,7 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tongban.workflow.delivery import DELIVERY_LABELS
+from tongban.workflow.guide import DECISION_KINDS
 from tongban.workflow.stages import Stage
 
 SECTIONS = (
@@ -51,7 +52,7 @@ _TOP_REQUIRED = (
     "fees",
     "materials",
 )
-_TOP_KEYS = frozenset((*_TOP_REQUIRED, "defaults_notice"))
+_TOP_KEYS = frozenset((*_TOP_REQUIRED, "defaults_notice", "decision"))
 _MATERIAL_KEYS = ("code", "name", "required", "original", "copies", "e_licence")
 # May be left out: `agent: true` asks for the material only when an agent appears.
 _OPTIONAL_MATERIAL_KEYS = ("agent",)
@@ -239,6 +240,23 @@ def validate_guide(
     return sorted(check.errors)
 
 
+def _check_decision(check: _Checker, at: Node, value: Any) -> None:
+    """`decision`: general | licence, or {approve: …, refuse: …} in the item's own words."""
+    if isinstance(value, str) and value in DECISION_KINDS:
+        return
+    if (
+        isinstance(value, dict)
+        and set(value) == {"approve", "refuse"}
+        and all(isinstance(v, str) and 0 < len(v.strip()) <= 20 for v in value.values())
+    ):
+        return
+    check.add(
+        check.line(at),
+        "decision 须为 general（准予办理/不予办理）、licence（准予许可/不予许可），"
+        "或 {approve: 准予时的称谓, refuse: 不予时的称谓}（各20字以内）。",
+    )
+
+
 def _check_front(
     check: _Checker,
     keys: dict[str, tuple[Node, Node]],
@@ -275,6 +293,8 @@ def _check_front(
                 )
     if (n := node("version")) is not None:
         check.positive_int("version", n, data["version"])
+    if (n := node("decision")) is not None:
+        _check_decision(check, n, data["decision"])
     status = data.get("status") if node("status") is not None else None
     if (n := node("status")) is not None and status not in STATUS_LABELS:
         check.add(

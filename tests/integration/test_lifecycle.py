@@ -7,6 +7,7 @@ from sqlalchemy import select
 
 from tongban.models import AuditEvent, Case, Deadline
 from tongban.services.audit.chain import verify_chains
+from tongban.services.cases.queries import case_detail
 from tongban.services.cases.receive import receive as receive_case
 from tongban.services.cases.views import CaseView
 from tongban.services.core.errors import (
@@ -107,7 +108,14 @@ def test_full_lifecycle_with_originals(world: World) -> None:
     assert err.value.code == "decision.originals_missing"
     act(world, MailOriginals, "clerk.cz", no, carrier="中国邮政EMS", tracking_no="1100000000001")
     act(world, ReceiveOriginals, "reviewer.gz", no)
+    # The notary's guide names its decisions: 出具公证书 / 不予办理公证.
+    reviewer = world.actors["reviewer.gz"]
+    offered = case_detail(world.uow(), actor=reviewer, case_no=no, now=world.tick()).actions
+    labels = {a.action: a.label for a in offered}
+    assert (labels["approve"], labels["refuse"]) == ("出具公证书", "不予办理公证")
     act(world, Approve, "reviewer.gz", no)
+    detail = case_detail(world.uow(), actor=reviewer, case_no=no, now=world.tick())
+    assert detail.history[-1].payload["decision_label"] == "出具公证书"
     act(world, Deliver, "reviewer.gz", no, method="mail", carrier="EMS", tracking_no="11002")
     view = act(world, Complete, "reviewer.gz", no)
     assert view.state == "completed"

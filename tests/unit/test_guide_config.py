@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from tongban.workflow.actions import ACTIONS_BY_NAME, label_of
 from tongban.workflow.delivery import DeliveryMethod
 from tongban.workflow.guide import missing_materials, originals_to_mail, parse_config
 from tongban.workflow.stages import Stage
@@ -49,6 +50,25 @@ def test_a_power_of_attorney_is_missing_only_when_an_agent_appears() -> None:
     assert missing_materials(config, have) == ()
     assert missing_materials(config, have, agent=True) == ("授权委托书",)
     assert missing_materials(config, [*have, "poa"], agent=True) == ()
+
+
+@pytest.mark.parametrize(
+    ("decision", "labels"),
+    [
+        (None, ("准予办理", "不予办理")),
+        ("general", ("准予办理", "不予办理")),
+        ("licence", ("准予许可", "不予许可")),
+        ({"approve": "出具公证书", "refuse": "不予办理公证"}, ("出具公证书", "不予办理公证")),
+    ],
+)
+def test_the_decision_is_named_by_the_guide(decision: object, labels: tuple[str, str]) -> None:
+    front = {**FRONT, "decision": decision} if decision is not None else FRONT
+    config = parse_config(front)
+    assert (config.decision_label(True), config.decision_label(False)) == labels
+    approve, refuse = ACTIONS_BY_NAME["approve"], ACTIONS_BY_NAME["refuse"]
+    assert (label_of(approve, config), label_of(refuse, config)) == labels
+    assert label_of(ACTIONS_BY_NAME["accept"], config) == "受理"
+    assert label_of(approve, None) == "准予办理"
 
 
 def test_originals_travel_unless_an_electronic_licence_verified_them() -> None:

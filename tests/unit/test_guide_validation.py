@@ -232,6 +232,21 @@ BROKEN: dict[str, tuple[Callable[[str], str], str, str]] = {
         "不得保留 defaults_notice",
     ),
     "item_unquoted_number": (_sub('item: "1-01"', "item: 101"), "item: 101", "item 须为带引号"),
+    "decision_unknown_kind": (
+        _sub("decision: {approve: 出具公证书, refuse: 不予办理公证}", "decision: permit"),
+        "decision: permit",
+        "decision 须为 general",
+    ),
+    "decision_half_named": (
+        _sub("decision: {approve: 出具公证书, refuse: 不予办理公证}", "decision: {approve: 出具}"),
+        "decision: {approve: 出具}",
+        "{approve: 准予时的称谓, refuse: 不予时的称谓}",
+    ),
+    "material_agent_not_a_flag": (
+        _sub("    e_licence: true\n", "    e_licence: true\n    agent: 是\n"),
+        "    agent: 是",
+        "agent",
+    ),
     "no_front_matter": (lambda t: t.split("---\n", 2)[2], "", "须以 YAML 前言开头"),
 }
 NTH = {"duplicate_material": 2, "duplicate_section": 2}
