@@ -10,6 +10,7 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.workflow.delivery import DeliveryMethod
 from tongban.workflow.identity import ApplicantKind, DocumentType
+from tongban.workflow.modes import CaseMode
 from tongban.workflow.parties import AgentRole
 from tongban.workflow.states import State
 
@@ -23,7 +24,7 @@ class Case(Base):
     case_no: Mapped[str] = mapped_column(String(48), unique=True)
     item_id: Mapped[int] = mapped_column(ForeignKey("items.id"))
     guide_version_id: Mapped[int | None] = mapped_column(ForeignKey("guide_versions.id"))
-    mode: Mapped[str] = mapped_column(String(16), default="proxy")
+    mode: Mapped[CaseMode] = mapped_column(stored_enum(CaseMode, 16), default=CaseMode.PROXY)
     state: Mapped[State] = mapped_column(stored_enum(State, 32))
     # Optimistic concurrency: every change moves the version, and every UPDATE carries
     # `WHERE version = <read>`: a stale writer updates no row and writes nothing instead of

@@ -417,6 +417,8 @@ def registration_choices(uow: UnitOfWork, *, now: datetime) -> RegistrationChoic
             if status is not Availability.RECEIVABLE:
                 continue
             config = parse_config(guide.config)
+            if "proxy" not in config.modes:
+                continue  # done in person on the spot, or online: not received at a window
             items.append(
                 ItemChoice(
                     code=item.code,

@@ -32,6 +32,7 @@ from tongban.workflow.identity import (
     mask,
     validate_document,
 )
+from tongban.workflow.modes import MODE_LABELS, CaseMode
 from tongban.workflow.parties import AGENT_ROLE_LABELS, AgentRole, Party
 from tongban.workflow.roles import Role
 from tongban.workflow.stages import Stage
@@ -73,6 +74,7 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
         )
         refs = _references(found, app, day)
         guide = config_of(uow, refs.guide_id)
+        _check_by_proxy(guide, refs)
         confirmed = _check_guide_status(uow, guide, app)
         _check_delivery(guide, method, app.delivery_address)
         try:
@@ -128,7 +130,7 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
                 "case_no": case_no,
                 "item_id": refs.item_id,
                 "guide_version_id": refs.guide_id,
-                "mode": "proxy",
+                "mode": CaseMode.PROXY,
                 "state": State.RECEIVED,
                 "version": 1,
                 "office_id": actor.office_id,
@@ -282,6 +284,7 @@ def _delivery_method(value: str) -> DeliveryMethod:
 @dataclass(frozen=True)
 class _Found:
     item_id: int
+    item_name: str
     guide_id: int
     guide_version: int
     department_id: int
@@ -310,7 +313,9 @@ def _references(refs: References | None, app: Application, day: date) -> _Found:
             code="routing.not_handled",
             field="department_code",
         )
-    return _Found(refs.item_id, refs.guide_id, refs.guide_version, refs.department_id)
+    return _Found(
+        refs.item_id, refs.item_name, refs.guide_id, refs.guide_version, refs.department_id
+    )
 
 
 def _check_available(refs: References, day: date) -> None:
@@ -329,6 +334,20 @@ def _check_available(refs: References, day: date) -> None:
     raise InvalidInput(
         f"事项编码：事项「{refs.item_name}」{why}，不能收件。",
         code="item.not_receivable",
+        field="item_code",
+    )
+
+
+def _check_by_proxy(guide: GuideConfig, refs: _Found) -> None:
+    """Items done in person on the spot, or instantly online, are no proxy cases."""
+    if CaseMode.PROXY.value in guide.modes:
+        return
+    labels = {mode.value: label for mode, label in MODE_LABELS.items()}
+    how = "、".join(labels.get(m, m) for m in guide.modes)
+    raise InvalidInput(
+        f"事项编码：事项「{refs.item_name}」不适用异地代收代办（办理方式：{how or '未定'}），"
+        "窗口不予收件登记；请按操作指南引导申请人办理。",
+        code="item.not_by_proxy",
         field="item_code",
     )
 

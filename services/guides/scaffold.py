@@ -36,11 +36,17 @@ _MATERIALS = (
     ),
     ("application_form", "申请表（申请人签字或盖章）"),
 )
-_CHANNELS = {"proxy": ("window",), "joint": ("window",), "online": ("online", "window")}
+_CHANNELS = {
+    "proxy": ("window",),
+    "joint": ("window",),
+    "online": ("online", "window"),
+    "on_site": ("window",),
+}
 _RESULTS = {
     "proxy": ("mail", "window"),
     "joint": ("mail", "window"),
     "online": ("electronic", "mail"),
+    "on_site": ("window",),
 }
 
 
@@ -56,11 +62,45 @@ def defaults_notice(row: Mapping[str, Any]) -> str:
     )
 
 
-def default_mode(scenario: str) -> str:
-    """The mode the scenario wording makes obvious.
+# Items that are no 20-day proxy case, by what their name says, with the reason each
+# guide gives: done instantly online or by self-service, or in person on the spot.
+_NOT_BY_PROXY: tuple[tuple[str, str, str], ...] = (
+    ("查询打印", "online",
+     "本事项为即时查询打印，可通过国家社会保险公共服务平台、电子社保卡或自助终端全程网办、"
+     "当场取得结果，无需窗口代收、异地受理，故标为全程网办，不作为异地代收代办办件收件。"),
+    ("资格认证", "online",
+     "本事项为待遇资格认证，可通过国家社会保险公共服务平台、电子社保卡等以人脸识别自助认证，"
+     "即时完成，故标为全程网办，不作为20个工作日的异地代收代办办件收件。"),
+    ("临时挂失", "online",
+     "本事项为临时挂失，须在申请当时生效，可通过电话、电子社保卡或网上平台即时办理，"
+     "故标为全程网办，不作为异地代收代办办件收件。"),
+    ("直接结算", "on_site",
+     "本事项为跨省直接结算，在定点医疗机构就医时当场结算，不经收件窗口，故标为就地办理，"
+     "不作为异地代收代办办件收件。"),
+    ("婚登记", "on_site",
+     "婚姻登记须双方当事人本人同时到场、当场审查、当场办结（《婚姻登记条例》），由当事人到"
+     "试点地区的婚姻登记机关办理，不能由窗口代收后转办，故标为就地办理，"
+     "不作为异地代收代办办件收件。"),
+)  # fmt: skip
 
-    网上 -> online (全程网办); 协同办理 (转入地与转出地协同办理) -> joint (多地联办); else proxy.
+
+def mode_choice(name: str) -> tuple[str, str] | None:
+    """(mode, why) for an item that is no proxy case by its nature; None otherwise."""
+    for marker, mode, why in _NOT_BY_PROXY:
+        if marker in name:
+            return mode, why
+    return None
+
+
+def default_mode(scenario: str, name: str = "") -> str:
+    """The mode the item's name or its scenario wording makes obvious.
+
+    Instant or in-person services (mode_choice) first; then 网上 -> online (全程网办);
+    协同办理 (转入地与转出地协同办理) -> joint (多地联办); else proxy.
     """
+    chosen = mode_choice(name)
+    if chosen is not None:
+        return chosen[0]
     if "网上" in scenario:
         return "online"
     if "协同办理" in scenario:
@@ -75,6 +115,13 @@ def _q(text: str) -> str:
 
 def _flow(values: Iterable[str]) -> str:
     return "[" + ", ".join(values) + "]"
+
+
+def _review(row: Mapping[str, Any], mode: str, todo: str) -> str:
+    chosen = mode_choice(row["name"])
+    if chosen is not None:
+        return f"【办理方式】{chosen[1]}{DEFAULT_MARK}{todo}"
+    return f"{DEFAULT_MARK}按“跨省通办”{MODE_LABELS[mode]}一般流程办理，{todo}"
 
 
 def _front(row: Mapping[str, Any], mode: str) -> str:
@@ -96,7 +143,7 @@ defaults_notice: {_q(defaults_notice(row))}
 modes: {_flow([mode])}
 conditions: {_q(f"{DEFAULT_MARK}按事项清单所列应用场景办理：{scenario}{todo}")}
 channels: {_flow(_CHANNELS[mode])}
-review: {_q(f"{DEFAULT_MARK}按“跨省通办”{MODE_LABELS[mode]}一般流程办理，{review_todo}")}
+review: {_q(_review(row, mode, review_todo))}
 time_limits:
 {limits}
 results: {_flow(_RESULTS[mode])}
@@ -114,6 +161,8 @@ _MODE_TEXT = {
     "各自完成办理环节，申请人不再需要到另一地办理。",
     "online": "全程网办（online）：申请人通过网上平台提交申请，办理地部门在线受理、审查并作出决定；"
     "收件窗口工作人员可引导、辅助申请人完成网上申报。",
+    "on_site": "就地办理（on_site）：申请人本人到办理机关（或定点机构）现场申请，当场审查、"
+    "当场办结；收件窗口不作代收转办，只作引导。",
 }
 
 _REVIEW_STEPS = {
@@ -138,6 +187,11 @@ _REVIEW_STEPS = {
         "受理（办理地部门）：收到申请后2个工作日内受理；材料不全的，一次性告知需补正的全部材料。",
         "审查决定（办理地部门）：在承诺时限内作出准予或不予许可的决定。",
         "送达（办理地部门）：作出决定后1个工作日内网络送达或寄递办理结果。",
+    ),
+    "on_site": (
+        "现场申请（申请人本人）：到办理机关或定点机构现场提交申请，出示身份证件。",
+        "当场审查（办理机关）：当场审查申请材料和身份，符合条件的当场办结。",
+        "当场领取（申请人）：当场取得办理结果。",
     ),
 }
 
@@ -250,7 +304,7 @@ def _body(row: Mapping[str, Any], mode: str) -> str:
 
 def default_guide(row: Mapping[str, Any]) -> str:
     """The default guide text for one catalog row (as in docs/catalog.yaml)."""
-    mode = default_mode(row["scenario"] or "")
+    mode = default_mode(row["scenario"] or "", row["name"])
     return _front(row, mode) + "\n" + _body(row, mode)
 
 

@@ -19,6 +19,7 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tongban.workflow.delivery import DELIVERY_LABELS
 from tongban.workflow.guide import DECISION_KINDS
+from tongban.workflow.modes import MODE_LABELS as CASE_MODE_LABELS
 from tongban.workflow.stages import Stage
 
 SECTIONS = (
@@ -32,7 +33,7 @@ SECTIONS = (
     "申请材料",
 )
 MATERIALS_SECTION = "申请材料"
-MODE_LABELS = {"proxy": "异地代收代办", "joint": "多地联办", "online": "全程网办"}
+MODE_LABELS = {mode.value: label for mode, label in CASE_MODE_LABELS.items()}
 CHANNEL_LABELS = {"window": "“跨省通办”专窗", "online": "网上申报"}
 RESULT_LABELS = {method.value: label for method, label in DELIVERY_LABELS.items()}
 STATUS_LABELS = {"complete": "正式指南", "default": "默认模板（待牵头单位补充完善）"}

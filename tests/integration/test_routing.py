@@ -21,6 +21,7 @@ from tongban.services.departments.registry import (
     list_departments,
 )
 from tongban.workflow.commands import MaterialIn, Transfer
+from tongban.workflow.delivery import DeliveryMethod
 
 from ..world import World, build_world, card_application, diploma_application
 
@@ -143,3 +144,23 @@ def test_a_default_guide_needs_the_clerks_confirmation_and_the_audit_keeps_it(
     with pytest.raises(InvalidInput) as err:
         receive(strict.uow(), confirmed, actor=clerk, now=world.tick())
     assert err.value.code == "guide.default_forbidden"
+
+
+@pytest.mark.parametrize(("item", "how"), [("3-03", "就地办理"), ("2-14", "全程网办")])
+def test_in_person_and_instant_services_are_no_proxy_cases(
+    world: World, item: str, how: str
+) -> None:
+    """结婚登记 needs both parties in person on the spot; a 参保证明 prints at once online:
+    neither is a 20-day case a window receives and forwards."""
+    declare_items(world.uow(), "GZ330106", [item])
+    app = dataclasses.replace(
+        diploma_application(), item_code=item, confirm_default_guide=True,
+        delivery_preference=DeliveryMethod.WINDOW,
+        materials=(MaterialIn("identity_document"), MaterialIn("application_form")),
+    )  # fmt: skip
+    with pytest.raises(InvalidInput) as err:
+        receive(world.uow(), app, actor=world.actors["clerk.cz"], now=world.tick())
+    assert (err.value.code, err.value.field) == ("item.not_by_proxy", "item_code")
+    assert how in err.value.message
+    offered = {i.code for i in registration_choices(world.uow(), now=world.tick()).items}
+    assert item not in offered

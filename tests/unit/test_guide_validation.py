@@ -71,7 +71,7 @@ def test_default_guides_are_visibly_marked_and_complete_ones_are_not() -> None:
         assert top.startswith("> **【默认模板】**") and notice in top
         assert [m["original"] for m in guide.front["materials"]] == [False, False]
         assert guide.front["time_limits"] == {"forward": 1, "accept": 2, "decide": 20, "deliver": 1}
-        assert guide.front["modes"] == [default_mode(row["scenario"])]
+        assert guide.front["modes"] == [default_mode(row["scenario"], row["name"])]
         assert row["name"] in guide.body
     assert sorted(code for code, s in statuses.items() if s == "complete") == sorted(COMPLETE)
     assert sum(s == "default" for s in statuses.values()) == 137
