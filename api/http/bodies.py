@@ -162,7 +162,8 @@ def expected_version(body_version: int | None, if_match: str | None) -> int | No
     header_version = parse_if_match(if_match)
     if body_version is not None and header_version is not None and body_version != header_version:
         raise InvalidInput(
-            f"version：请求体中的版本（{body_version}）与 If-Match（{header_version}）不一致。",
+            f"办件版本：请求体中的 version（{body_version}）"
+            f"与 If-Match（{header_version}）不一致。",
             field="version",
         )
     return body_version if body_version is not None else header_version

@@ -201,15 +201,15 @@ def search_items(
     140 rows, so the filters run in Python (unit lists are JSON, not portable to query).
     """
     if batch is not None and batch not in (1, 2, 3):
-        raise InvalidInput("batch：应为 1、2 或 3（清单批次）。", field="batch")
+        raise InvalidInput("清单批次：应为 1、2 或 3。", field="batch")
     if mode is not None and mode not in MODES:
-        raise InvalidInput(f"mode：应为 {'、'.join(MODES)} 之一。", field="mode")
+        raise InvalidInput(f"办理模式：应为 {'、'.join(MODES)} 之一。", field="mode")
     if not 1 <= limit <= MAX_LIMIT:
-        raise InvalidInput(f"limit：应在 1 到 {MAX_LIMIT} 之间。", field="limit")
+        raise InvalidInput(f"每页条数：应在 1 到 {MAX_LIMIT} 之间。", field="limit")
     if offset < 0:
-        raise InvalidInput("offset：不能为负数。", field="offset")
+        raise InvalidInput("起始位置：不能为负数。", field="offset")
     if q is not None and len(q) > MAX_QUERY_CHARS:
-        raise InvalidInput(f"q：查询词不能超过 {MAX_QUERY_CHARS} 个字符。", field="q")
+        raise InvalidInput(f"查询词：不能超过 {MAX_QUERY_CHARS} 个字符。", field="q")
     terms = (q or "").split()
     unit = (unit or "").strip()
     hits = []

@@ -454,4 +454,4 @@ def render(doc: GuideDocument, fmt: str) -> bytes:
         return render_html(doc).encode("utf-8")
     if fmt == "md":
         return render_markdown(doc).encode("utf-8")
-    raise InvalidInput(f"format：应为 pdf、html 或 md，实际为「{fmt}」。", field="format")
+    raise InvalidInput(f"格式：应为 pdf、html 或 md，实际为「{fmt}」。", field="format")

@@ -51,14 +51,16 @@ def create_user(
         chosen = Role(role)
     except ValueError:
         raise InvalidInput(
-            "role：应为 clerk、reviewer、supervisor 或 admin。", field="role"
+            "角色：应为 clerk（窗口人员）、reviewer（属地审批人员）、"
+            "supervisor（督查人员）或 admin（系统管理员）。",
+            field="role",
         ) from None
     if len(password) < 8:
-        raise InvalidInput("password：密码至少8位。", field="password")
+        raise InvalidInput("密码：至少8位。", field="password")
     with uow:
         session = uow.session
         if session.scalars(select(User).where(User.username == username)).first():
-            raise Conflict(f"username：用户名「{username}」已存在。", code="user.exists")
+            raise Conflict(f"用户名：「{username}」已存在。", code="user.exists")
         user = User(
             username=username,
             display_name=display_name,
@@ -68,20 +70,18 @@ def create_user(
         if chosen is Role.CLERK:
             office = session.scalars(select(Office).where(Office.code == office_code)).first()
             if office is None:
-                raise InvalidInput(f"office：收件窗口「{office_code}」不存在。", field="office")
+                raise InvalidInput(f"收件窗口：「{office_code}」不存在。", field="office")
             user.office = office
         elif chosen is Role.REVIEWER:
             dept = session.scalars(
                 select(Department).where(Department.code == department_code)
             ).first()
             if dept is None:
-                raise InvalidInput(
-                    f"department：办理地部门「{department_code}」不存在。", field="department"
-                )
+                raise InvalidInput(f"办理地部门：「{department_code}」不存在。", field="department")
             user.department = dept
         elif chosen is Role.SUPERVISOR:
             if not (region_code and len(region_code) == 6 and region_code.isdigit()):
-                raise InvalidInput("region：督查人员须指定6位行政区划代码。", field="region")
+                raise InvalidInput("行政区划代码：督查人员须指定6位行政区划代码。", field="region")
             user.region_code = region_code
         session.add(user)
         session.flush()
