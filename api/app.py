@@ -91,14 +91,17 @@ def from_environment() -> FastAPI:
 
 def create_app(rt: Runtime, *, clock: Callable[[], datetime] = _utcnow) -> FastAPI:
     """The ASGI app over `rt`. `clock` gives "now" to every use case (tests pass their own)."""
+    # In production the interactive docs and the schema are off: they map every route
+    # and body for whoever asks, signed in or not.
+    production = rt.settings.env == "production"
     app = FastAPI(
         lifespan=_thread_limit(rt.settings.request_threads),
         title="通办 tongban",
         summary="跨省通办 cases: receive here, handle there.",
         version="0.1.0",
-        docs_url="/api/docs",
+        docs_url=None if production else "/api/docs",
         redoc_url=None,
-        openapi_url="/api/openapi.json",
+        openapi_url=None if production else "/api/openapi.json",
     )
     app.state.rt = rt
     app.state.clock = clock

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import hashlib
 import time
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,6 +18,9 @@ from tongban.api.app import create_app
 from tongban.api.security import SESSION_COOKIE, Tokens
 from tongban.models import User
 from tongban.services.cases import queries
+from tongban.services.core.errors import InvalidInput
+from tongban.services.demo import DEMO_PASSWORD
+from tongban.services.users.accounts import create_user
 
 from ..world import World, card_application, diploma_application
 from .conftest import Http, problem_of, register
@@ -557,3 +561,66 @@ def test_server_caps_request_threads_from_settings(world: World) -> None:
             return anyio.to_thread.current_default_thread_limiter().total_tokens
 
     assert asyncio.run(limit_during_lifespan()) == 3
+
+
+@pytest.mark.parametrize(
+    ("username", "password"),
+    [("clerk.cz", "wrong-password"), ("nobody.here", "wrong-password"), ("clerk.gc", None)],
+)
+def test_every_failed_sign_in_costs_one_password_hash(
+    http: Http, world: World, monkeypatch: pytest.MonkeyPatch, username: str, password: str | None
+) -> None:
+    """A wrong password, an unknown username and a disabled user all answer 401 after one
+    scrypt each, so the answer time does not tell which usernames exist."""
+    if password is None:  # a disabled user with the right password
+        with world.uow() as uow:
+            uow.session.execute(update(User).where(User.username == username).values(active=False))
+            uow.commit()
+        password = DEMO_PASSWORD
+    calls: list[int] = []
+    real = hashlib.scrypt
+
+    def counted(*args: Any, **kwargs: Any) -> bytes:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr("tongban.services.users.accounts.hashlib.scrypt", counted)
+    r = http.post("/api/session", json={"username": username, "password": password})
+    problem_of(r, 401, "auth.failed")
+    assert len(calls) == 1
+
+
+def test_production_serves_no_api_docs(world: World) -> None:
+    settings = world.rt.settings.model_copy(update={"env": "production"})
+    client = Http(create_app(dataclasses.replace(world.rt, settings=settings)))
+    try:
+        assert client.get("/api/docs").status_code == 404
+        assert client.get("/api/openapi.json").status_code == 404
+        assert client.get("/healthz").status_code == 200
+    finally:
+        client.close()
+
+
+@pytest.mark.parametrize(
+    ("username", "password", "fragment"),
+    [
+        ("clerk.new", "short", "至少8位"),
+        ("clerk.new", "my-clerk.new-pw", "不能包含用户名"),
+        ("clerk.new", "Password1", "过于常见"),
+        ("clerk.new", "12345678", "过于常见"),
+    ],
+)
+def test_weak_passwords_are_refused(
+    world: World, username: str, password: str, fragment: str
+) -> None:
+    with pytest.raises(InvalidInput) as err:
+        create_user(
+            world.uow(), username=username, display_name="新窗口人员", role="clerk",
+            password=password, office_code="CZ01",
+        )  # fmt: skip
+    assert err.value.field == "password" and fragment in err.value.message
+    made = create_user(
+        world.uow(), username=username, display_name="新窗口人员", role="clerk",
+        password="长江中路1号窗口", office_code="CZ01",
+    )  # fmt: skip
+    assert made.username == username
