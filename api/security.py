@@ -27,6 +27,11 @@ from tongban.services.audit.keys import AuditKey
 from tongban.services.core.errors import ScopeDenied, Unauthenticated
 
 SESSION_COOKIE = "tongban_session"
+# Login CSRF: the sign-in form carries an HMAC of a random value kept in this cookie, so
+# another site cannot sign a person in under its own account.
+LOGIN_COOKIE = "tongban_login"
+LOGIN_FIELD = "login_token"
+LOGIN_MAX_AGE = timedelta(hours=1)
 SESSION_MAX_AGE = timedelta(hours=8)
 CSRF_HEADER = "x-csrf-token"
 CSRF_FIELD = "csrf_token"
@@ -88,6 +93,19 @@ class Tokens:
 
     def csrf_token(self, claims: Claims) -> str:
         return hmac.new(self._csrf_key, claims.nonce.encode(), hashlib.sha256).hexdigest()
+
+    def login_token(self, nonce: str) -> str:
+        return hmac.new(self._csrf_key, f"login:{nonce}".encode(), hashlib.sha256).hexdigest()
+
+    def check_login(self, nonce: str | None, given: str | None) -> None:
+        """The sign-in form's token matches the browser's login cookie."""
+        if not (nonce and given and len(nonce) <= MAX_TOKEN_CHARS) or not hmac.compare_digest(
+            given.encode("utf-8", "replace"), self.login_token(nonce).encode()
+        ):
+            raise ScopeDenied(
+                "登录表单已失效（缺少或不符的防跨站请求令牌），请刷新页面后重新登录。",
+                code="csrf.invalid",
+            )
 
     def check_csrf(self, claims: Claims, given: str | None) -> None:
         if not given or not hmac.compare_digest(

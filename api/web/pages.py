@@ -7,6 +7,7 @@ action forms the case version they were rendered from.
 
 from __future__ import annotations
 
+import secrets
 import typing
 from datetime import datetime
 from typing import Annotated, Any
@@ -31,7 +32,7 @@ from ..http.bodies import NO_CONTROL, RegisterIn, application_of, body_of, comma
 from ..http.schemas import SessionIn
 from ..http.session import secure_cookies, set_session_cookie
 from ..problems import STATUS_OF_KIND, describe, validation_errors
-from ..security import SESSION_COOKIE
+from ..security import LOGIN_COOKIE, LOGIN_FIELD, LOGIN_MAX_AGE, SESSION_COOKIE, Tokens
 from .render import render
 
 router = APIRouter(include_in_schema=False)
@@ -55,9 +56,33 @@ def _invalid(err: ValidationError) -> str:
 # --- sign in / out -------------------------------------------------------------------------
 
 
+def _login_form(
+    request: Request, tokens: Tokens, *, status: int = 200, username: str = "", message: str = ""
+) -> Response:
+    """The sign-in page with a fresh login token, its random half in an HttpOnly cookie."""
+    nonce = secrets.token_urlsafe(16)
+    response = render(
+        request,
+        "login.html",
+        status=status,
+        username=username[:64],
+        message=message,
+        login_token=tokens.login_token(nonce),
+    )
+    response.set_cookie(
+        LOGIN_COOKIE,
+        nonce,
+        max_age=int(LOGIN_MAX_AGE.total_seconds()),
+        path="/login",
+        httponly=True,
+        samesite="lax",
+    )
+    return response
+
+
 @router.get("/login")
-def login_page(request: Request) -> Response:
-    return render(request, "login.html", username="", message="")
+def login_page(request: Request, tokens: TokensDep) -> Response:
+    return _login_form(request, tokens)
 
 
 @router.post("/login")
@@ -66,23 +91,21 @@ def login(
 ) -> Response:
     username = _first(form, "username")
     try:
+        tokens.check_login(request.cookies.get(LOGIN_COOKIE), _first(form, LOGIN_FIELD))
         body = SessionIn(username=username, password=_first(form, "password"))
         actor = sign_in(rt.uow(), username=body.username, password=body.password, now=now)
     except ValidationError:
-        return render(
-            request,
-            "login.html",
-            status=422,
-            username=username[:64],
-            message="请填写用户名和密码。",
+        return _login_form(
+            request, tokens, status=422, username=username, message="请填写用户名和密码。"
         )
     except DomainError as err:
-        return render(
-            request, "login.html", status=_status(err), username=username[:64], message=err.message
+        return _login_form(
+            request, tokens, status=_status(err), username=username, message=err.message
         )
     token, _claims = tokens.issue(actor.username)
     response = RedirectResponse("/", status_code=303)
     set_session_cookie(response, token, tokens, secure=secure_cookies(rt))
+    response.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="lax")
     return response
 
 

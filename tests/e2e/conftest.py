@@ -23,6 +23,7 @@ class Http:
     """A synchronous httpx client over the ASGI app (one event loop per client)."""
 
     def __init__(self, app: FastAPI) -> None:
+        self.app = app
         self._runner = asyncio.Runner()
         self._client = httpx.AsyncClient(
             transport=httpx.ASGITransport(app=app), base_url="http://testserver"

@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from datetime import timedelta
 
+import httpx
 from fastapi import FastAPI
 from sqlalchemy import select, update
 
@@ -17,9 +18,26 @@ CSRF = re.compile(r'name="csrf_token" value="([0-9a-f]{64})"')
 VERSION = re.compile(r'name="version" value="(\d+)"')
 
 
+LOGIN = re.compile(r'name="login_token" value="([0-9a-f]+)"')
+
+
+def _login_token(client: Http) -> str:
+    """The sign-in form's token (its other half is the login cookie the client now holds)."""
+    found = LOGIN.search(client.get("/login").text)
+    assert found
+    return found.group(1)
+
+
 def _web(app: FastAPI, username: str) -> Http:
     client = Http(app)
-    r = client.post("/login", data={"username": username, "password": "tongban-demo"})
+    r = client.post(
+        "/login",
+        data={
+            "username": username,
+            "password": "tongban-demo",
+            "login_token": _login_token(client),
+        },
+    )
     assert r.status_code == 303 and r.headers["location"] == "/"
     return client
 
@@ -37,13 +55,30 @@ def test_login_logout_and_redirects(http: Http) -> None:
     page = http.get("/login")
     assert page.status_code == 200 and "登录工作台" in page.text
     assert 'lang="zh-CN"' in page.text and "/static/app.css" in page.text
-    r = http.post("/login", data={"username": "clerk.cz", "password": "nope-nope"})
+    # Without the form's login token (another site posting the form): refused.
+    r = http.post("/login", data={"username": "clerk.cz", "password": "tongban-demo"})
+    assert r.status_code == 403 and "登录表单已失效" in r.text
+
+    def login(username: str, password: str, token: str) -> httpx.Response:
+        return http.post(
+            "/login", data={"username": username, "password": password, "login_token": token}
+        )
+
+    r = login("clerk.cz", "nope-nope", _login_token(http))
     assert r.status_code == 401 and "用户名或密码不正确" in r.text
     assert 'value="clerk.cz"' in r.text  # the username is kept
-    r = http.post("/login", data={"username": "clerk.cz\x00", "password": "x"})
+    again = LOGIN.search(r.text)  # the page comes back with a fresh token
+    assert again
+    r = login("clerk.cz\x00", "x", again.group(1))
     assert r.status_code == 422
-    r = http.post("/login", data={"username": "clerk.cz", "password": "tongban-demo"})
-    assert r.status_code == 303
+    # A token from somebody else's form does not match this browser's login cookie.
+    other = Http(http.app)
+    try:
+        foreign = _login_token(other)
+    finally:
+        other.close()
+    assert login("clerk.cz", "tongban-demo", foreign).status_code == 403
+    assert login("clerk.cz", "tongban-demo", _login_token(http)).status_code == 303
     inbox = http.get("/")
     assert (
         inbox.status_code == 200 and "王芳（市中心专窗）" in inbox.text and "新收件" in inbox.text
