@@ -90,10 +90,10 @@ def load_org(uow: UnitOfWork) -> None:
             if code not in known:
                 session.add(Department(code=code, name=name, region_code=region))
         uow.commit()
-    for code, items in DEPARTMENT_ITEMS.items():
-        with uow.reading():
-            catalogued = uow.session.scalar(select(func.count(Item.id)))
-        if catalogued:  # the catalog is loaded first; without it there is nothing to route
+    with uow.reading():
+        catalogued = uow.session.scalar(select(func.count(Item.id)))
+    if catalogued:  # the catalog is loaded first; without it there is nothing to route
+        for code, items in DEPARTMENT_ITEMS.items():
             declare_items(uow, code, items)
     with uow:
         existing = set(uow.session.scalars(select(User.username)))

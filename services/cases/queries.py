@@ -37,6 +37,7 @@ from tongban.workflow.guards import CaseFacts
 from tongban.workflow.guide import GuideConfig, Material, missing_materials, parse_config
 from tongban.workflow.identity import DOCUMENT_LABELS, mask
 from tongban.workflow.machine import options
+from tongban.workflow.modes import CaseMode
 from tongban.workflow.parties import AGENT_ROLE_LABELS
 from tongban.workflow.regions import province_of
 from tongban.workflow.roles import ROLE_LABELS, Role
@@ -417,7 +418,7 @@ def registration_choices(uow: UnitOfWork, *, now: datetime) -> RegistrationChoic
             if status is not Availability.RECEIVABLE:
                 continue
             config = parse_config(guide.config)
-            if "proxy" not in config.modes:
+            if CaseMode.PROXY.value not in config.modes:
                 continue  # done in person on the spot, or online: not received at a window
             items.append(
                 ItemChoice(

@@ -118,6 +118,7 @@ def list_departments(
         routes = session.execute(
             select(DepartmentItem.department_id, Item.code)
             .join(Item, Item.id == DepartmentItem.item_id)
+            .where(DepartmentItem.department_id.in_([d.id for d in departments]))
             .order_by(Item.batch, Item.seq)
         ).all()
     items: dict[int, list[str]] = {}
