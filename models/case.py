@@ -9,6 +9,7 @@ from sqlalchemy import ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.workflow.delivery import DeliveryMethod
+from tongban.workflow.holds import Hold
 from tongban.workflow.identity import ApplicantKind, DocumentType
 from tongban.workflow.modes import CaseMode
 from tongban.workflow.parties import AgentRole
@@ -55,6 +56,11 @@ class Case(Base):
     originals_required: Mapped[bool] = mapped_column(default=False)
     originals_received_at: Mapped[datetime | None]
     decision: Mapped[str | None] = mapped_column(String(16))  # approved | refused
+    # Time that does not count (workflow.holds): the hold lasting now, since when, and when
+    # it is expected to end (特别程序's expected days, the applicant's 补正期限).
+    hold: Mapped[Hold | None] = mapped_column(stored_enum(Hold, 16))
+    hold_since: Mapped[datetime | None]
+    hold_until: Mapped[datetime | None]
     received_at: Mapped[datetime]
     # Set by the first forward: from then on the home department sees the case.
     forwarded_at: Mapped[datetime | None]

@@ -21,16 +21,23 @@ from .commands import (
     Complete,
     Decline,
     Deliver,
+    EndSpecialProcedure,
     FailIdentity,
     Forward,
     MailOriginals,
     NotAccept,
     PassFormalReview,
+    ReceiveHomeSupplement,
     ReceiveOriginals,
     Refuse,
+    RequestHomeSupplement,
     RequestSupplement,
+    Resume,
     ReturnToWindow,
+    StartSpecialProcedure,
     Supplement,
+    Suspend,
+    Terminate,
     Transfer,
     VerifyIdentity,
     Withdraw,
@@ -42,9 +49,12 @@ from .guards import (
     delivery_fits_side,
     document_matches,
     fresh_materials,
+    home_notice_lists_items,
     legal_basis_given,
     materials_complete,
+    not_on_hold,
     notice_lists_items,
+    on_hold,
     originals_in_hand,
     originals_needed,
     reasons_given,
@@ -53,8 +63,9 @@ from .guards import (
     verified_party,
 )
 from .guide import GuideConfig, Material, check_materials
+from .holds import Hold
 from .remedies import remedies
-from .states import BEFORE_DECISION, Side, State
+from .states import BEFORE_DECISION, DECIDING, Side, State
 
 # The receipt creates a case, so it is no transition; its audit events carry this name.
 RECEIVE = "receive"
@@ -99,7 +110,7 @@ class Action:
     label: str  # what people read
     command: type[CaseCommand]
     sources: tuple[State, ...]
-    target: State
+    target: State | None  # None: the case stays in the state it is in (a hold starts or ends)
     side: Side
     when: tuple[Guard, ...] = ()  # conditions on the case: unmet, the action is not offered
     checks: tuple[Guard, ...] = ()  # checks when it is tried, mostly on the input
@@ -114,6 +125,10 @@ class Action:
     # The department the action hands the case over to (转办), by its code; the running
     # stage's clock stops for the one and starts for the other.
     hands_over: Callable[[CaseCommand], str] | None = None
+    # The hold the action starts, or ends (workflow.holds): the running stage's clock
+    # pauses at the start and runs again from the day after the end.
+    starts_hold: Hold | None = None
+    ends_hold: Hold | None = None
 
 
 W, H, E = Side.WINDOW, Side.HOME, Side.EITHER
@@ -154,13 +169,35 @@ ACTIONS: tuple[Action, ...] = (
            when=(originals_needed,), checks=(tracking_given,)),
     Action("receive_originals", "确认原件寄达", ReceiveOriginals,
            (S.ORIGINALS_MAILED,), S.ORIGINALS_RECEIVED, H),
+    # --- time that does not count: the case stays where it is, its clock paused ---------
+    Action("request_home_supplement", "受理后告知补正", RequestHomeSupplement,
+           DECIDING, None, H, when=(originals_in_hand, not_on_hold),
+           checks=(home_notice_lists_items,), starts_hold=Hold.SUPPLEMENT),
+    Action("receive_home_supplement", "收到补正材料", ReceiveHomeSupplement,
+           DECIDING, None, H, when=(on_hold(Hold.SUPPLEMENT),), ends_hold=Hold.SUPPLEMENT),
+    Action("suspend", "中止办理", Suspend, DECIDING, None, H,
+           when=(originals_in_hand, not_on_hold), checks=(reasons_given, legal_basis_given),
+           starts_hold=Hold.SUSPENDED),
+    Action("resume", "恢复办理", Resume, DECIDING, None, H,
+           when=(on_hold(Hold.SUSPENDED),), ends_hold=Hold.SUSPENDED),
+    Action("start_special_procedure", "启动特别程序", StartSpecialProcedure,
+           DECIDING, None, H, when=(originals_in_hand, not_on_hold),
+           checks=(reasons_given,), starts_hold=Hold.SPECIAL),
+    Action("end_special_procedure", "特别程序结束", EndSpecialProcedure, DECIDING, None, H,
+           when=(on_hold(Hold.SPECIAL),), ends_hold=Hold.SPECIAL),
     # --- decision -----------------------------------------------------------------------
     Action("approve", "准予办理", Approve,
-           (S.ACCEPTED, S.ORIGINALS_RECEIVED), S.APPROVED, H, when=(originals_in_hand,),
+           DECIDING, S.APPROVED, H, when=(originals_in_hand, not_on_hold),
            records=_decision_named),
     Action("refuse", "不予办理", Refuse,
-           (S.ACCEPTED, S.ORIGINALS_RECEIVED), S.REFUSED, H,
-           when=(originals_in_hand,), checks=(reasons_given,), records=_decision_named),
+           DECIDING, S.REFUSED, H,
+           when=(originals_in_hand, not_on_hold), checks=(reasons_given,),
+           records=_decision_named),
+    # 终止: the department ends the case without deciding (the applicant died, the company
+    # was dissolved...), also during a hold.
+    Action("terminate", "终止办理", Terminate,
+           (S.ACCEPTED, S.ORIGINALS_MAILED, S.ORIGINALS_RECEIVED), S.TERMINATED, H,
+           checks=(reasons_given, legal_basis_given)),
     # --- result and closing: mail and electronic by the home side, pickup at the window --
     Action("deliver", "结果送达", Deliver,
            (S.APPROVED, S.REFUSED), S.DELIVERED, E, checks=(delivery_fits_side,),

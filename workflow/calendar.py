@@ -4,9 +4,13 @@ Pure: no database, no HTTP, no wall clock. Every instant is passed in by the cal
 
 Model ("working seconds"): a limit of N working days is N x 86,400 seconds of *working
 time*, and working time is every second whose local (Asia/Shanghai) date is a working day.
-Received Monday 10:00 with 1 working day is due Tuesday 10:00; received on a Saturday, the
-deadline starts at Monday 00:00. Because the unit is the second, a paused deadline resumes exactly
-by carrying its remaining working seconds over.
+
+Periods count as the law counts them (民法典 第二百零一条、第二百零三条; 行政许可法 第八十二条):
+the day of the act does not count, the period starts at 00:00 of the next day and ends at
+24:00 of its Nth working day (``period_due``). An act on Tuesday 2026-03-10 10:00 with 3 working
+days is due 2026-03-14 00:00 (the end of Friday). Time used is counted in whole days too
+(``days_used``): every day from the day after the start up to and including the day of the
+question, so banked time is always a whole number of working days.
 
 Whether a date is a working day comes from, in order:
 
@@ -180,6 +184,45 @@ def working_seconds_between(cal: WorkCalendar, start: datetime, end: datetime) -
     return Span(total, probe.uncertain)
 
 
+def day_after(instant: datetime) -> datetime:
+    """00:00 local of the day after `instant`'s local date: where a period started by an act
+    at `instant` begins (开始的当日不计入)."""
+    local = _to_local(instant, "instant")
+    return datetime.combine(local.date() + _ONE_DAY, time(), tzinfo=SHANGHAI)
+
+
+def local_date(instant: datetime) -> date:
+    """The date of `instant` in China."""
+    return _to_local(instant, "instant").date()
+
+
+def period_due(cal: WorkCalendar, act: datetime, days: int) -> Reckoning:
+    """24:00 of the `days`-th working day after the day of `act`; `act` itself when 0."""
+    _require_amount(days, "days")
+    if days == 0:
+        return Reckoning(_to_local(act, "act"), False)
+    return add_working_seconds(cal, day_after(act), days * SECONDS_PER_DAY)
+
+
+def days_used(cal: WorkCalendar, since: datetime, until: datetime) -> Span:
+    """Working time of a period started by an act at `since`, up to and including the whole
+    day of `until`: a whole number of working days, in seconds. Zero on the day of the act."""
+    return working_seconds_between(cal, day_after(since), day_after(until))
+
+
+def working_days_between(cal: WorkCalendar, first: date, last: date) -> int:
+    """How many working days lie in [first, last] (0 when last < first)."""
+    _require_date(first)
+    _require_date(last)
+    probe = _Probe(cal)
+    count = 0
+    day = first
+    while day <= last:
+        count += probe.working(day)
+        day += _ONE_DAY
+    return count
+
+
 def share_of(fraction: float | Fraction) -> Fraction:
     """A share of a period as an exact fraction: a float such as 2/3 is snapped to the
     nearby small fraction a person means, so instants land on the second they compute."""
@@ -305,3 +348,14 @@ def _at(d: date, second_of_day: int) -> datetime:
 def local_minute(at: datetime | None, missing: str = "—") -> str:
     """An instant as people in China read it: Shanghai time to the minute."""
     return at.astimezone(SHANGHAI).strftime("%Y-%m-%d %H:%M") if at else missing
+
+
+def local_due(at: datetime | None, missing: str = "—") -> str:
+    """A due instant as the law states it: a period ending at 00:00 is read as 24:00 of the
+    day it closes (2026-03-13 24:00, not 2026-03-14 00:00)."""
+    if at is None:
+        return missing
+    local = at.astimezone(SHANGHAI)
+    if local.time() == time():
+        return f"{(local - _ONE_DAY).strftime('%Y-%m-%d')} 24:00"
+    return local.strftime("%Y-%m-%d %H:%M")

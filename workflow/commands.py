@@ -13,6 +13,7 @@ from dataclasses import dataclass, field, fields
 from typing import Any
 
 from .delivery import DeliveryMethod
+from .holds import MAX_HOLD_DAYS, SpecialProcedure
 from .identity import ApplicantKind, DocumentType, mask
 from .parties import AgentRole, Present
 
@@ -143,11 +144,17 @@ class Accept(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
-class NotAccept(WithReasons):
+class WithLegalBasis(WithReasons):
+    """An act the law lets a department take only on a stated legal basis."""
+
+    legal_basis: str = field(metadata=_about("法律依据", max_length=REASON_CHARS))
+
+
+@dataclass(frozen=True, kw_only=True)
+class NotAccept(WithLegalBasis):
     """不予受理, by the competent department (行政许可法 第三十二条), with its legal basis
     and the applicant's remedies."""
 
-    legal_basis: str = field(metadata=_about("法律依据", max_length=REASON_CHARS))
     review_body: str = field(default="", metadata=_about("行政复议机关", max_length=100))
     court: str = field(default="", metadata=_about("行政诉讼管辖法院", max_length=100))
 
@@ -177,6 +184,51 @@ class Approve(WithOptionalReasons):
 @dataclass(frozen=True, kw_only=True)
 class Refuse(WithReasons):
     """不予许可."""
+
+
+# --- home side: time that does not count (workflow.holds) -----------------------------------
+
+
+@dataclass(frozen=True, kw_only=True)
+class RequestHomeSupplement(CaseCommand):
+    """受理后告知补正: the department asks the applicant for more; the clock stops."""
+
+    notice_items: tuple[str, ...] = field(
+        metadata=_about("告知补正事项", max_length=REASON_CHARS, max_items=MAX_NOTICE_ITEMS)
+    )
+
+
+@dataclass(frozen=True, kw_only=True)
+class ReceiveHomeSupplement(WithOptionalReasons):
+    """收到补正材料: the clock runs again from the next day."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Suspend(WithLegalBasis):
+    """中止办理, with the reason and the legal basis."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Resume(WithOptionalReasons):
+    """恢复办理."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class StartSpecialProcedure(WithReasons):
+    """启动特别程序 (检验、检测、检疫、鉴定、专家评审、听证、公示) with its expected duration."""
+
+    procedure: SpecialProcedure = field(metadata=_about("特别程序"))
+    expected_days: int = field(metadata=_about("预计工作日数", ge=1, le=MAX_HOLD_DAYS))
+
+
+@dataclass(frozen=True, kw_only=True)
+class EndSpecialProcedure(WithOptionalReasons):
+    """特别程序结束, with its result."""
+
+
+@dataclass(frozen=True, kw_only=True)
+class Terminate(WithLegalBasis):
+    """终止办理: the department ends the case without a decision, with reasons and basis."""
 
 
 # --- either side ---------------------------------------------------------------------------

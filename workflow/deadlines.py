@@ -4,25 +4,37 @@ when it warns and falls due. Pure: the caller passes the calendar and the instan
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import datetime, timedelta
 from enum import StrEnum
 from fractions import Fraction
 from typing import Literal
 
-from .calendar import Reckoning, WorkCalendar, add_working_seconds, warning_instant
+from .calendar import (
+    Reckoning,
+    WorkCalendar,
+    add_working_seconds,
+    day_after,
+    days_used,
+    due_date,
+    local_date,
+    warning_instant,
+    working_days_between,
+)
 from .stages import Stage, stage_of
 from .states import State
+
+_ONE_DAY = timedelta(days=1)
 
 
 class DeadlineStatus(StrEnum):
     RUNNING = "running"
-    PAUSED = "paused"  # 补正期间：the time used is banked, the rest resumes on supplement
+    PAUSED = "paused"  # 补正、中止、特别程序: the days used are banked, the rest runs on resuming
     CLOSED = "closed"
 
 
 DEADLINE_STATUS_LABELS: dict[DeadlineStatus, str] = {
     DeadlineStatus.RUNNING: "进行中",
-    DeadlineStatus.PAUSED: "暂停（补正）",
+    DeadlineStatus.PAUSED: "暂停（不计时）",
     DeadlineStatus.CLOSED: "已结束",
 }
 
@@ -73,11 +85,46 @@ def schedule(
     used_seconds: int,
     warning_share: Fraction,
 ) -> Schedule:
-    """Due and warning instants of a deadline running (again) from `resumed_at` with
-    `used_seconds` already banked; the warning is `warning_instant`'s."""
+    """Due and warning instants of a deadline running (again) from an act at `resumed_at`
+    with `used_seconds` already banked: the rest counts from the next day (开始的当日不计入),
+    so the due instant is 24:00 of a working day; the warning is `warning_instant`'s."""
+    start = day_after(resumed_at)
     return Schedule(
-        due=add_working_seconds(cal, resumed_at, max(limit_seconds - used_seconds, 0)),
-        warn=warning_instant(
-            cal, resumed_at, limit_seconds, warning_share, used_seconds=used_seconds
-        ),
+        due=add_working_seconds(cal, start, max(limit_seconds - used_seconds, 0)),
+        warn=warning_instant(cal, start, limit_seconds, warning_share, used_seconds=used_seconds),
     )
+
+
+def used_by(cal: WorkCalendar, resumed_at: datetime, now: datetime) -> int:
+    """Working seconds a stretch running since the act at `resumed_at` has used by `now`:
+    whole working days, the day of `now` included."""
+    return days_used(cal, resumed_at, now).seconds if now > resumed_at else 0
+
+
+@dataclass(frozen=True)
+class TimeLeft:
+    """Where a running deadline stands, in the whole working days people read."""
+
+    kind: Literal["left", "today", "over"]
+    days: int
+
+    @property
+    def text(self) -> str:
+        if self.kind == "today":
+            return "今日到期"
+        if self.kind == "left":
+            return f"剩余 {self.days} 个工作日"
+        # Past 24:00 of the last day, but no working day since (a weekend right after it).
+        return f"已超期 {self.days} 个工作日" if self.days else "已超期"
+
+
+def time_left(cal: WorkCalendar, due_at: datetime, now: datetime) -> TimeLeft:
+    """Whole working days left before `due_at` (today not counted), 今日到期 on the last
+    day, or whole working days overdue (today counted) once it has passed."""
+    last_day = due_date(due_at)
+    today = local_date(now)
+    if now < due_at:
+        if today >= last_day:
+            return TimeLeft("today", 0)
+        return TimeLeft("left", working_days_between(cal, today + _ONE_DAY, last_day))
+    return TimeLeft("over", working_days_between(cal, last_day + _ONE_DAY, today))

@@ -19,15 +19,17 @@ from .commands import (
     Deliver,
     MailOriginals,
     MaterialIn,
-    NotAccept,
+    RequestHomeSupplement,
     RequestSupplement,
     Supplement,
     VerifyIdentity,
+    WithLegalBasis,
     WithOptionalReasons,
     WithReasons,
 )
 from .delivery import DELIVERY_SIDE, DeliveryMethod
 from .guide import GuideConfig, Material, MaterialsInvalid, check_materials, missing_materials
+from .holds import HOLD_LABELS, Hold
 from .identity import (
     DOCUMENT_LABELS,
     ApplicantKind,
@@ -54,6 +56,7 @@ class CaseFacts:
     agent_role: AgentRole | None = None
     handed_in: tuple[Material, ...] = ()
     guide: GuideConfig | None = None
+    hold: Hold | None = None  # time not counted while it lasts (workflow.holds)
 
 
 @dataclass(frozen=True)
@@ -116,13 +119,49 @@ def reasons_given(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
 
 def legal_basis_given(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
     cmd = attempt.command
-    assert isinstance(cmd, NotAccept)
+    assert isinstance(cmd, WithLegalBasis)
     if cmd.legal_basis.strip():
         return None
     return Refusal(
-        "not_accept.basis_required",
-        "法律依据：不予受理须写明所依据的法律、法规条款。",
+        "transition.basis_required",
+        f"法律依据：「{attempt.label}」须写明所依据的法律、法规条款。",
         field="legal_basis",
+    )
+
+
+def not_on_hold(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    """Nothing is decided, and no second hold starts, while a hold lasts."""
+    if facts.hold is None:
+        return None
+    return Refusal(
+        "hold.active",
+        f"本件正处于「{HOLD_LABELS[facts.hold]}」期间，须先结束后才能「{attempt.label}」。",
+    )
+
+
+def on_hold(kind: Hold) -> Guard:
+    """The action ends a hold of `kind`, which must be the one that lasts."""
+
+    def lasting(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+        if facts.hold is kind:
+            return None
+        return Refusal(
+            "hold.not_active", f"本件不在「{HOLD_LABELS[kind]}」期间，不能「{attempt.label}」。"
+        )
+
+    lasting.__name__ = f"on_hold_{kind.value}"
+    return lasting
+
+
+def home_notice_lists_items(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    cmd = attempt.command
+    assert isinstance(cmd, RequestHomeSupplement)
+    if _has_text(cmd.notice_items):
+        return None
+    return Refusal(
+        "supplement.notice_empty",
+        "告知补正事项：须列明需补正的全部内容，请至少填写一项。",
+        field="notice_items",
     )
 
 

@@ -22,6 +22,7 @@ from .commands import CaseCommand
 from .deadlines import DeadlineOp, deadline_changes
 from .guards import Attempt, CaseFacts, Guard, Refusal
 from .guide import Material, originals_required
+from .holds import Hold
 from .stages import stage_of
 from .states import DECISION_STATES, FINAL_STATES, STATE_LABELS, Side, State
 
@@ -79,7 +80,7 @@ def _build() -> Machine:
         machine.add_transition(
             action.name,
             list(action.sources),
-            action.target,
+            "=" if action.target is None else action.target,  # "=": stays where it is
             conditions=[_condition(g) for g in (*action.when, *action.checks)],
         )
     return machine
@@ -101,6 +102,7 @@ class Outcome:
     handed_in: tuple[Material, ...]  # materials the action added
     originals_required: bool  # after the action
     recorded: Mapping[str, Any] = field(default_factory=dict)  # for the audit event
+    hold: Hold | None = None  # the hold lasting after the action
 
     @property
     def closes(self) -> bool:
@@ -123,6 +125,28 @@ def _handed_over(state: State, originals_required: bool) -> tuple[DeadlineOp, ..
     return (DeadlineOp("close", stage), DeadlineOp("open", stage))
 
 
+def _held(action: Action, state: State, originals_required: bool) -> tuple[DeadlineOp, ...]:
+    """A hold pauses the running stage's clock; its end lets it run again."""
+    stage = stage_of(state, originals_required)
+    if stage is None:
+        return ()
+    return (DeadlineOp("pause" if action.starts_hold else "resume", stage),)
+
+
+def _moves(action: Action, source: State, target: State, required: bool) -> tuple[DeadlineOp, ...]:
+    if action.hands_over:
+        return _handed_over(source, required)
+    if action.starts_hold or action.ends_hold:
+        return _held(action, source, required)
+    return deadline_changes(source, target, required)
+
+
+def _hold_after(action: Action, facts: CaseFacts, target: State) -> Hold | None:
+    if target in FINAL_STATES or action.ends_hold:
+        return None  # a case that ends (终止, 撤回) ends its hold with it
+    return action.starts_hold or facts.hold
+
+
 def fire(facts: CaseFacts, command: CaseCommand, side: Side) -> Outcome:
     """Apply `command` to a case in `facts.state` for `side`; raise Refused saying why not."""
     action = action_of(command)
@@ -139,12 +163,11 @@ def fire(facts: CaseFacts, command: CaseCommand, side: Side) -> Outcome:
         action=action,
         source=facts.state,
         target=target,
-        deadlines=_handed_over(facts.state, required)
-        if action.hands_over
-        else deadline_changes(facts.state, target, required),
+        deadlines=_moves(action, facts.state, target, required),
         handed_in=added,
         originals_required=required,
         recorded=action.records(facts, command) if action.records else {},
+        hold=_hold_after(action, facts, target),
     )
 
 

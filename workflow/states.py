@@ -24,6 +24,7 @@ class State(StrEnum):
     DELIVERED = "delivered"  # 结果已送达
     COMPLETED = "completed"  # 办结
     WITHDRAWN = "withdrawn"  # 已撤回
+    TERMINATED = "terminated"  # 已终止（办理地部门终止办理）
 
 
 FINAL_STATES: frozenset[State] = frozenset(
@@ -33,11 +34,16 @@ FINAL_STATES: frozenset[State] = frozenset(
         State.IDENTITY_FAILED,
         State.COMPLETED,
         State.WITHDRAWN,
+        State.TERMINATED,
     }
 )
 
 # The two decisions; a case entering one of them records it (cases.decision).
 DECISION_STATES: frozenset[State] = frozenset({State.APPROVED, State.REFUSED})
+
+# The states in which the home department decides, once the originals it needs are in hand;
+# the time that does not count (workflow.holds) is taken from them.
+DECIDING: tuple[State, ...] = (State.ACCEPTED, State.ORIGINALS_RECEIVED)
 
 # Every state before the decision: the applicant may withdraw from any of them.
 BEFORE_DECISION: tuple[State, ...] = (
@@ -70,6 +76,7 @@ STATE_LABELS: dict[State, str] = {
     State.DELIVERED: "已送达",
     State.COMPLETED: "已办结",
     State.WITHDRAWN: "已撤回",
+    State.TERMINATED: "已终止",
 }
 
 

@@ -1,4 +1,4 @@
-"""`tongban calendar import|show`: the working-day calendar (holidays and 调休)."""
+"""`tongban calendar import|show|due`: the working-day calendar (holidays and 调休)."""
 
 from __future__ import annotations
 
@@ -12,11 +12,16 @@ from tongban.services.calendar.files import (
     CalendarFileInvalid,
     read_calendar_file,
 )
-from tongban.services.calendar.store import SOURCE_LABELS, import_calendar, show_year
+from tongban.services.calendar.store import (
+    SOURCE_LABELS,
+    import_calendar,
+    period_of,
+    show_year,
+)
 from tongban.services.core.errors import DomainError
 from tongban.workflow.calendar import local_minute
 
-from .common import fail, now, runtime
+from .common import fail, instant, now, runtime
 
 calendar_app = typer.Typer(help="The working-day calendar (holidays, 调休).", no_args_is_help=True)
 
@@ -103,6 +108,38 @@ def calendar_show(
             f"\n{year} 年尚无节假日数据：截止日期按周末推算，并标记为“日历未确认”。"
             f"请用 `tongban calendar import` 导入国务院办公厅公布的安排。",
             fg=typer.colors.YELLOW,
+        )
+
+
+@calendar_app.command("due")
+def calendar_due(
+    start: Annotated[
+        str, typer.Argument(help="The act, ISO 8601 with offset: 2026-03-10T10:00+08:00")
+    ],
+    days: Annotated[int, typer.Argument(help="The period in working days.")],
+) -> None:
+    """When a period of DAYS working days from the act at START ends: 24:00 of its last
+    working day, counted from the day after the act (民法典 第二百零一条)."""
+    try:
+        with runtime() as rt:
+            answer = period_of(rt.uow(), instant(start), days)
+    except DomainError as err:
+        fail(err)
+    typer.echo(answer.due.isoformat())
+    weekday = WEEKDAY_LABELS[answer.last_day.weekday()]
+    typer.echo(
+        f"{answer.days} 个工作日，自 {answer.starts_on.isoformat()} 起算，"
+        f"至 {answer.last_day.isoformat()}（{weekday}）24:00 止。"
+        if answer.days
+        else "0 个工作日：即时到期。"
+    )
+    if answer.unconfirmed:
+        dates = "、".join(d.isoformat() for d in answer.unconfirmed)
+        typer.secho(
+            f"日历未确认：{dates} 等日期所在年度尚无节假日数据，按周一至周五推算；"
+            "请用 `tongban calendar import` 导入该年度安排后再核对。",
+            fg=typer.colors.YELLOW,
+            err=True,
         )
 
 

@@ -15,16 +15,12 @@ from tongban.services.deadlines.accountability import (
     case_accountability,
     overdue_report,
 )
-from tongban.workflow.calendar import local_minute
+from tongban.workflow.calendar import local_due, local_minute
 from tongban.workflow.deadlines import DEADLINE_STATUS_LABELS, DeadlineStatus
 
 from .common import fail, instant, runtime
 
 report_app = typer.Typer(help="Reports.", no_args_is_help=True)
-
-
-def _num(x: float) -> str:
-    return f"{x:.2f}".rstrip("0").rstrip(".")
 
 
 @report_app.command("overdue")
@@ -70,8 +66,8 @@ def report_overdue(
             typer.echo("  （无）")
         for t in totals:
             typer.echo(
-                f"  {t.label}：{t.count} 个环节，合计超期 {_num(t.days_over)} 个工作日，"
-                f"最长 {_num(t.worst)} 个工作日"
+                f"  {t.label}：{t.count} 个环节，合计超期 {t.days_over} 个工作日，"
+                f"最长 {t.worst} 个工作日"
             )
 
 
@@ -90,14 +86,17 @@ def _one_case(one: CaseAccountability, fmt: str, at: datetime) -> None:
 
 
 def _print_stage(s: StageRecord) -> None:
-    late = f"，超期 {_num(s.days_over)} 个工作日" if s.late else "，未超期"
+    late = f"，超期 {s.days_over} 个工作日" if s.late else "，未超期"
     typer.echo(f"{s.case_no}  {s.stage_label}  {s.side_label} {s.unit_name}（{s.unit_code}）")
     typer.echo(
-        f"   时限 {_num(s.limit_days)} 个工作日，已用 {_num(s.used_days)}{late}；"
-        f"到期 {local_minute(s.due_at)}"
+        f"   时限 {s.limit_days} 个工作日，已用 {s.used_days} 个工作日{late}；"
+        f"到期 {local_due(s.due_at)}"
         + f"；状态：{DEADLINE_STATUS_LABELS[DeadlineStatus(s.status)]}"
         + ("；日历未确认" if s.uncertain else "")
     )
+    if s.excluded:
+        parts = "、".join(f"{x.label} {x.days} 个工作日" for x in s.excluded)
+        typer.echo(f"   不计时 {s.excluded_days} 个工作日（{parts}），不计入时限")
     people = "、".join(f"{p.name}×{p.actions}" for p in s.people) or "（期间无人办理）"
     assigned = f"；指定承办人 {s.assigned}" if s.assigned else ""
     typer.echo(f"   经办人员：{people}{assigned}")

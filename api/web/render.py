@@ -15,9 +15,10 @@ from fastapi.responses import HTMLResponse
 from fastapi.templating import Jinja2Templates
 
 from tongban.services.users.actors import Actor
-from tongban.workflow.calendar import SHANGHAI, local_minute
+from tongban.workflow.calendar import SHANGHAI, local_due, local_minute
 from tongban.workflow.commands import field_labels
 from tongban.workflow.delivery import DELIVERY_LABELS, DeliveryMethod
+from tongban.workflow.holds import PROCEDURE_LABELS
 from tongban.workflow.identity import APPLICANT_KIND_LABELS, DOCUMENT_LABELS, PERSONAL_DOCUMENTS
 from tongban.workflow.parties import AGENT_ROLE_LABELS, PRESENT_LABELS
 from tongban.workflow.roles import ROLE_LABELS
@@ -52,11 +53,16 @@ _VALUE_LABELS: dict[str, str] = {
     **{d.value: label for d, label in DOCUMENT_LABELS.items()},
     **{r.value: label for r, label in AGENT_ROLE_LABELS.items()},
     **{p.value: label for p, label in PRESENT_LABELS.items()},
+    **{p.value: label for p, label in PROCEDURE_LABELS.items()},
 }
 
 
 def local_time(value: datetime | None) -> str:
     return local_minute(value, missing="")
+
+
+def due_time(value: datetime | None) -> str:
+    return local_due(value, missing="")
 
 
 def short_time(value: datetime | None) -> str:
@@ -88,9 +94,15 @@ def lines(values: list[str] | None) -> str:
 
 templates = Jinja2Templates(directory=HERE / "templates")
 templates.env.filters.update(
-    local_time=local_time, short_time=short_time, day=day, payload_items=payload_items, lines=lines
+    local_time=local_time,
+    due_time=due_time,
+    short_time=short_time,
+    day=day,
+    payload_items=payload_items,
+    lines=lines,
 )
 templates.env.globals.update(
+    PROCEDURE_OPTIONS=list(PROCEDURE_LABELS.items()),
     STATE_OPTIONS=[(s.value, STATE_LABELS[s]) for s in State],
     DELIVERY_LABELS={m.value: label for m, label in DELIVERY_LABELS.items()},
     DELIVERY_METHODS=[m.value for m in DeliveryMethod],

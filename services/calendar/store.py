@@ -25,8 +25,18 @@ from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from tongban.models import CalendarDay, CalendarYear, Setting
-from tongban.workflow.calendar import SHANGHAI, CalendarData, Source, WorkCalendar
+from tongban.workflow.calendar import (
+    SHANGHAI,
+    CalendarData,
+    Source,
+    WorkCalendar,
+    day_after,
+    due_date,
+    local_date,
+    period_due,
+)
 
+from ..core.errors import InvalidInput
 from ..core.uow import UnitOfWork
 from ..deadlines.ops import reschedule_running
 from .files import CalendarFile
@@ -282,3 +292,39 @@ SOURCE_LABELS: dict[str, str] = {
     "package": "chinese-calendar 软件包",
     "fallback": "无数据，仅按周末推算（期限标记为“日历未确认”）",
 }
+
+
+# --- one period ----------------------------------------------------------------------------
+
+MAX_PERIOD_DAYS = 3660
+
+
+@dataclass(frozen=True)
+class PeriodAnswer:
+    """When a period of `days` working days started by an act at `act` ends."""
+
+    act: datetime
+    days: int
+    starts_on: date  # the first day counted (the day after the act)
+    due: datetime  # 24:00 of the last working day, as 00:00 of the next date
+    last_day: date
+    unconfirmed: tuple[date, ...]  # dates guessed Monday-to-Friday (first few)
+
+
+def period_of(uow: UnitOfWork, act: datetime, days: int) -> PeriodAnswer:
+    """The due instant of `days` working days from an act at `act`, by the calendar in force."""
+    if not 0 <= days <= MAX_PERIOD_DAYS:
+        raise InvalidInput(f"工作日数：应在 0 到 {MAX_PERIOD_DAYS} 之间。", field="days")
+    if act.tzinfo is None:
+        raise InvalidInput("起算时间：须带时区，例如 2026-03-10T10:00+08:00。", field="start")
+    with uow.reading():
+        cal = calendar_for(uow)
+    reckoning = period_due(cal, act, days)
+    return PeriodAnswer(
+        act=act,
+        days=days,
+        starts_on=day_after(act).date(),
+        due=reckoning.instant,
+        last_day=due_date(reckoning.instant) if days else local_date(act),
+        unconfirmed=reckoning.uncertain_dates,
+    )

@@ -9,15 +9,23 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
+from typing import Any
 
 import structlog
 from sqlalchemy import select
 
 from tongban.models import Department, DepartmentItem
 from tongban.workflow.actions import Action, action_of
-from tongban.workflow.commands import CaseCommand, audit_payload, reasons_of
+from tongban.workflow.calendar import period_due
+from tongban.workflow.commands import (
+    CaseCommand,
+    StartSpecialProcedure,
+    audit_payload,
+    reasons_of,
+)
 from tongban.workflow.deadlines import DeadlineOp
 from tongban.workflow.guide import GuideConfig
+from tongban.workflow.holds import Hold
 from tongban.workflow.machine import Outcome, Refused, fire
 from tongban.workflow.states import State
 
@@ -157,11 +165,37 @@ def _write(
         arrived_at=now if outcome.originals_arrive else None,
         forwarded_at=now if outcome.target is State.FORWARDED else None,
         department_id=handler,
+        **_hold_columns(uow, case, command, outcome, guide, now),
     )
     moved, new = _deadlines(uow, case, outcome.deadlines, guide, now, handler)
     if not store.save(case, move, link.columns(), moved, new, outcome.handed_in):
         raise StaleVersion(STALE_MESSAGE)
     return CaseView.of(case.case_no, outcome.target, case.version + 1, move)
+
+
+def _hold_columns(
+    uow: UnitOfWork,
+    case: StoredCase,
+    command: CaseCommand,
+    outcome: Outcome,
+    guide: GuideConfig,
+    now: datetime,
+) -> dict[str, Any]:
+    """The case's hold after the action: a new one from `now`, expected to end after the
+    special procedure's days or the applicant's 补正期限; none once it ends; else as it was."""
+    if outcome.hold is None:
+        return {"hold": None, "hold_since": None, "hold_until": None}
+    if outcome.action.starts_hold is None:
+        return {"hold": case.hold, "hold_since": case.hold_since, "hold_until": case.hold_until}
+    days = (
+        command.expected_days
+        if isinstance(command, StartSpecialProcedure)
+        else guide.supplement_days
+        if outcome.hold is Hold.SUPPLEMENT
+        else 0
+    )
+    until = period_due(calendar_for(uow), now, days).instant if days else None
+    return {"hold": outcome.hold, "hold_since": now, "hold_until": until}
 
 
 def _deadlines(

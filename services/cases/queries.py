@@ -29,12 +29,14 @@ from tongban.models import (
 )
 from tongban.workflow.actions import EVENT_LABELS, label_of
 from tongban.workflow.availability import Availability, availability
-from tongban.workflow.calendar import SHANGHAI, due_date
+from tongban.workflow.calendar import SHANGHAI, WorkCalendar, due_date
 from tongban.workflow.commands import CaseCommand
-from tongban.workflow.deadlines import DEADLINE_STATUS_LABELS, DeadlineStatus
+from tongban.workflow.deadlines import DEADLINE_STATUS_LABELS, DeadlineStatus, time_left
 from tongban.workflow.delivery import DELIVERY_LABELS
+from tongban.workflow.excluded import excluded
 from tongban.workflow.guards import CaseFacts
 from tongban.workflow.guide import GuideConfig, Material, missing_materials, parse_config
+from tongban.workflow.holds import HOLD_LABELS
 from tongban.workflow.identity import DOCUMENT_LABELS, mask
 from tongban.workflow.machine import options
 from tongban.workflow.modes import CaseMode
@@ -44,8 +46,10 @@ from tongban.workflow.roles import ROLE_LABELS, Role
 from tongban.workflow.stages import STAGE_LABELS
 from tongban.workflow.states import FINAL_STATES, SIDE_LABELS, STATE_LABELS, Side, State
 
+from ..calendar.store import calendar_for
 from ..core.errors import InvalidInput
 from ..core.uow import UnitOfWork
+from ..deadlines.accountability import happened
 from ..deadlines.alerts import deadline_alert
 from ..guides.store import config_of
 from ..users.actors import Actor
@@ -60,6 +64,7 @@ from .views import (
     CaseRow,
     DeadlineView,
     EventView,
+    HoldView,
     ItemChoice,
     MaterialChoice,
     MaterialView,
@@ -79,7 +84,7 @@ _ROLE_LABELS: dict[str, str] = {r.value: label for r, label in ROLE_LABELS.items
 # --- deadlines -----------------------------------------------------------------------------
 
 
-def _deadline_view(row: Deadline, now: datetime) -> DeadlineView:
+def _deadline_view(row: Deadline, now: datetime, cal: WorkCalendar) -> DeadlineView:
     return DeadlineView(
         stage=row.stage.value,
         stage_label=STAGE_LABELS[row.stage],
@@ -94,10 +99,17 @@ def _deadline_view(row: Deadline, now: datetime) -> DeadlineView:
         uncertain=row.uncertain,
         closed_at=row.closed_at,
         alert=deadline_alert(row, now),
+        time_left=(
+            time_left(cal, row.due_at, now).text
+            if row.status is DeadlineStatus.RUNNING and row.due_at is not None
+            else None
+        ),
     )
 
 
-def _current_deadline(rows: Sequence[Deadline], now: datetime) -> DeadlineView | None:
+def _current_deadline(
+    rows: Sequence[Deadline], now: datetime, cal: WorkCalendar
+) -> DeadlineView | None:
     """The case's current deadline: running before paused, the earliest due first."""
     open_rows = [d for d in rows if d.status is not DeadlineStatus.CLOSED]
     if not open_rows:
@@ -111,7 +123,7 @@ def _current_deadline(rows: Sequence[Deadline], now: datetime) -> DeadlineView |
             d.id,
         ),
     )
-    return _deadline_view(first, now)
+    return _deadline_view(first, now, cal)
 
 
 # --- the list ------------------------------------------------------------------------------
@@ -193,6 +205,7 @@ def list_cases(
         )
         found = session.execute(ordered.limit(per_page).offset((page - 1) * per_page)).all()
         ids = [row[0].id for row in found]
+        cal = calendar_for(uow)
         open_deadlines: dict[int, list[Deadline]] = {}
         if ids:
             for row in session.scalars(
@@ -215,7 +228,7 @@ def list_cases(
                 received_at=c.received_at,
                 updated_at=c.updated_at,
                 version=c.version,
-                deadline=_current_deadline(open_deadlines.get(c.id, []), now),
+                deadline=_current_deadline(open_deadlines.get(c.id, []), now, cal),
             )
             for c, item_code, item_name, office_name, department_name in found
         ]
@@ -275,6 +288,7 @@ def _facts(c: Case, config: GuideConfig | None) -> CaseFacts:
             for m in c.materials
         ),
         guide=config,
+        hold=c.hold,
     )
 
 
@@ -333,6 +347,7 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
         deadlines = session.scalars(
             select(Deadline).where(Deadline.case_id == c.id).order_by(Deadline.id)
         ).all()
+        cal = calendar_for(uow)
         events = session.scalars(
             select(AuditEvent).where(AuditEvent.case_id == c.id).order_by(AuditEvent.seq)
         ).all()
@@ -379,7 +394,7 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
                 )
                 for m in c.materials
             ],
-            deadlines=[_deadline_view(d, now) for d in deadlines],
+            deadlines=[_deadline_view(d, now, cal) for d in deadlines],
             history=[_event_view(e) for e in events],
             actions=actions,
             guide_materials=[
@@ -392,8 +407,23 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
                 if config
                 else []
             ),
+            hold=_hold_view(c, cal, now),
+            excluded=excluded([happened(e) for e in events], cal, now),
         )
     return detail
+
+
+def _hold_view(c: Case, cal: WorkCalendar, now: datetime) -> HoldView | None:
+    if c.hold is None or c.hold_since is None:
+        return None
+    until = c.hold_until
+    return HoldView(
+        hold=c.hold.value,
+        label=HOLD_LABELS[c.hold],
+        since=c.hold_since,
+        until=until,
+        time_left=time_left(cal, until, now).text if until is not None else None,
+    )
 
 
 # --- registration --------------------------------------------------------------------------

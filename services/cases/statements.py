@@ -65,6 +65,7 @@ CASE_READ = (
     "applicant_id_number",
     "agent_role", "agent_name", "agent_document_type", "agent_document_number",
     "forwarded_at", "originals_required", "originals_received_at", "audit_seq", "audit_head",
+    "hold", "hold_since", "hold_until",
 )  # fmt: skip
 # Read in the order of the dataclasses they fill.
 DEADLINE_READ = ("id", *(f.name for f in fields(Timing)))
@@ -83,7 +84,7 @@ CASE_NEW = (
 # The case row after an action: the bind names of its new values.
 CASE_MOVE = (
     "state", "now", "seq", "mac", "required", "closed_at", "decision", "arrived_at",
-    "forwarded_at", "department_id",
+    "forwarded_at", "department_id", "hold", "hold_since", "hold_until",
 )  # fmt: skip
 
 
@@ -168,13 +169,16 @@ def _binds(table: Table, names: Sequence[str], prefix: str = "") -> list[BindPar
 def _move_case() -> Any:
     """UPDATE of the case row after an action, only at the version it was read at."""
     c = CASES.c
-    state, now, seq, mac, required, closed_at, decision, arrived_at, forwarded_at, handler = (
+    (
+        state, now, seq, mac, required, closed_at, decision, arrived_at, forwarded_at, handler,
+        hold, hold_since, hold_until,
+    ) = (
         bindparam(name, type_=CASES.c[column].type)
         for name, column in zip(
             CASE_MOVE,
             ("state", "updated_at", "audit_seq", "audit_head", "originals_required",
              "closed_at", "decision", "originals_received_at", "forwarded_at",
-             "department_id"),
+             "department_id", "hold", "hold_since", "hold_until"),
             strict=True,
         )
     )  # fmt: skip
@@ -195,6 +199,10 @@ def _move_case() -> Any:
             # The first forward: the home department sees the case from then on.
             forwarded_at=func.coalesce(c.forwarded_at, forwarded_at),
             department_id=func.coalesce(handler, c.department_id),  # 转办
+            # The action passes the hold as it stands after it (unchanged by most actions).
+            hold=hold,
+            hold_since=hold_since,
+            hold_until=hold_until,
         )
     )
 

@@ -23,6 +23,7 @@ from typing import Any
 
 from tongban.workflow.guards import CaseFacts
 from tongban.workflow.guide import GuideConfig, Material
+from tongban.workflow.holds import Hold
 from tongban.workflow.identity import ApplicantKind, DocumentType
 from tongban.workflow.parties import AgentRole
 from tongban.workflow.states import State
@@ -67,6 +68,9 @@ class StoredCase:
     originals_arrived: bool
     audit_seq: int
     audit_head: str
+    hold: Hold | None
+    hold_since: datetime | None
+    hold_until: datetime | None
     deadlines: tuple[OpenDeadline, ...]
     materials: tuple[Material, ...]
 
@@ -81,6 +85,7 @@ class StoredCase:
             agent_role=self.agent_role,
             handed_in=self.materials,
             guide=guide,
+            hold=self.hold,
         )
 
 
@@ -116,6 +121,9 @@ class CaseMove:
     arrived_at: datetime | None = None
     forwarded_at: datetime | None = None
     department_id: int | None = None  # set when the case is handed over (转办)
+    hold: Hold | None = None  # the hold lasting after the action, and its times
+    hold_since: datetime | None = None
+    hold_until: datetime | None = None
 
 
 def _material_values(m: Material) -> dict[str, Any]:
@@ -205,6 +213,9 @@ class CaseStore:
             "arrived_at": move.arrived_at,
             "forwarded_at": move.forwarded_at,
             "department_id": move.department_id,
+            "hold": move.hold,
+            "hold_since": move.hold_since,
+            "hold_until": move.hold_until,
         }
         with self._conflicts():
             if self._explicit:

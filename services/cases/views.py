@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
+from tongban.workflow.excluded import Excluded
 from tongban.workflow.states import STATE_LABELS, State
 
 from ..deadlines.alerts import AlertState
@@ -55,6 +56,7 @@ class DeadlineView:
     closed_at: datetime | None
     # running: warning/overdue at `now`; stopped: overdue when it used more than its limit.
     alert: AlertState | None
+    time_left: str | None  # 剩余 2 个工作日 / 今日到期 / 已超期 3 个工作日, while running
 
 
 @dataclass(frozen=True)
@@ -163,6 +165,21 @@ class CaseDetail:
     missing_materials: list[str]
     # Where 转办 may send the case, when it is offered: every other department.
     transfer_targets: list[UnitChoice]
+    # The hold lasting now (中止, 特别程序, 受理后补正), and every interval not counted.
+    hold: HoldView | None = None
+    excluded: list[Excluded] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class HoldView:
+    """The hold a case is in: the decision clock stands still until it ends."""
+
+    hold: str
+    label: str
+    since: datetime
+    until: datetime | None  # a special procedure's expected end, the applicant's 补正期限
+    # 剩余 2 个工作日 / 今日到期 / 已超期 1 个工作日 before or past `until`
+    time_left: str | None
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ from sqlalchemy.orm import Session, aliased
 
 from tongban.models import AuditEvent, Case, Deadline, Department, Office, User
 from tongban.workflow.calendar import WorkCalendar
+from tongban.workflow.excluded import Excluded, Happened, excluded
 from tongban.workflow.roles import SIDE_ROLE
 from tongban.workflow.stages import STAGE_LABELS, Stage
 from tongban.workflow.states import SIDE_LABELS
@@ -63,6 +64,12 @@ class StageRecord(WorkingTime):
     uncertain: bool
     assigned: str | None  # the user the deadline was assigned to, if any
     people: tuple[Person, ...]  # who of the owning unit acted during the stage
+    # The stage's time not counted (补正, 中止, 特别程序): charged to nobody.
+    excluded: tuple[Excluded, ...] = ()
+
+    @property
+    def excluded_days(self) -> int:
+        return sum(x.days for x in self.excluded)
 
     @property
     def late(self) -> bool:
@@ -81,14 +88,26 @@ class StageRecord(WorkingTime):
             "started_at": self.started_at.isoformat(),
             "due_at": self.due_at.isoformat() if self.due_at else None,
             "closed_at": self.closed_at.isoformat() if self.closed_at else None,
-            "limit_days": round(self.limit_days, 2),
-            "used_days": round(self.used_days, 2),
-            "days_over": round(self.days_over, 2),
+            "limit_days": self.limit_days,
+            "used_days": self.used_days,
+            "days_over": self.days_over,
             "uncertain": self.uncertain,
             "assigned": self.assigned,
             "people": [
                 {"name": p.name, "role": p.role, "unit": p.unit, "actions": p.actions}
                 for p in self.people
+            ],
+            "excluded_days": self.excluded_days,
+            "excluded": [
+                {
+                    "label": x.label,
+                    "reasons": list(x.reasons),
+                    "legal_basis": x.legal_basis,
+                    "from": x.started_at.isoformat(),
+                    "to": x.ended_at.isoformat() if x.ended_at else None,
+                    "days": x.days,
+                }
+                for x in self.excluded
             ],
         }
 
@@ -109,8 +128,8 @@ class Total:
     key: str  # unit code, stage, or person
     label: str
     count: int
-    days_over: float
-    worst: float
+    days_over: int
+    worst: int
 
 
 @dataclass(frozen=True)
@@ -129,8 +148,8 @@ class OverdueReport:
                     "key": t.key,
                     "label": t.label,
                     "count": t.count,
-                    "days_over": round(t.days_over, 2),
-                    "worst": round(t.worst, 2),
+                    "days_over": t.days_over,
+                    "worst": t.worst,
                 }
                 for t in items
             ]
@@ -184,6 +203,10 @@ def _records(
         if user_ids
         else {}
     )
+    intervals = {
+        case_id: excluded([happened(e) for e in found], cal, now)
+        for case_id, found in events.items()
+    }
     out = []
     for deadline, case_no, code, name, region in rows:
         stage = Stage(deadline.stage)
@@ -208,9 +231,23 @@ def _records(
                 uncertain=deadline.uncertain,
                 assigned=usernames.get(deadline.user_id) if deadline.user_id else None,
                 people=_people(events.get(deadline.case_id, []), deadline, unit_code, now),
+                excluded=_within(intervals.get(deadline.case_id, []), deadline, now),
             )
         )
     return out
+
+
+def happened(event: AuditEvent) -> Happened:
+    """What the excluded-time reading needs of an audit event."""
+    return Happened(event.action, event.at, tuple(event.reasons), event.payload, event.to_state)
+
+
+def _within(
+    intervals: Sequence[Excluded], deadline: Deadline, now: datetime
+) -> tuple[Excluded, ...]:
+    """The intervals that began while the stage ran (its clock was the one paused)."""
+    end = deadline.closed_at or now
+    return tuple(x for x in intervals if deadline.started_at <= x.started_at <= end)
 
 
 def _base_query() -> Any:

@@ -19,7 +19,7 @@ from tongban.workflow.calendar import (
     add_working_seconds,
     working_seconds_between,
 )
-from tongban.workflow.deadlines import DeadlineStatus
+from tongban.workflow.deadlines import DeadlineStatus, used_by
 
 AlertState = Literal["warning", "overdue"]
 
@@ -37,18 +37,20 @@ class WorkingTime:
     def overdue_seconds(self) -> int:
         return max(self.used_seconds - self.limit_seconds, 0)
 
+    # Periods count in whole working days (workflow.calendar.days_used), so these divide
+    # exactly; rows written before day counting are rounded up, as a started day counts.
     @property
-    def limit_days(self) -> float:
-        return self.limit_seconds / SECONDS_PER_DAY
+    def limit_days(self) -> int:
+        return -(-self.limit_seconds // SECONDS_PER_DAY)
 
     @property
-    def used_days(self) -> float:
-        return self.used_seconds / SECONDS_PER_DAY
+    def used_days(self) -> int:
+        return -(-self.used_seconds // SECONDS_PER_DAY)
 
     @property
-    def days_over(self) -> float:
-        """Working days beyond the limit (0 when in time)."""
-        return self.overdue_seconds / SECONDS_PER_DAY
+    def days_over(self) -> int:
+        """Whole working days beyond the limit (0 when in time)."""
+        return -(-self.overdue_seconds // SECONDS_PER_DAY)
 
 
 def deadline_alert(row: Deadline, now: datetime) -> AlertState | None:
@@ -79,10 +81,9 @@ def late_clause(now: datetime) -> ColumnElement[bool]:
 
 def used_seconds_at(row: Deadline, now: datetime, cal: WorkCalendar) -> int:
     """Working seconds the deadline has used by `now` (banked time plus the running stretch)."""
-    used = row.used_seconds
-    if row.status is DeadlineStatus.RUNNING and now > row.resumed_at:
-        used += working_seconds_between(cal, row.resumed_at, now).seconds
-    return used
+    if row.status is not DeadlineStatus.RUNNING:
+        return row.used_seconds
+    return row.used_seconds + used_by(cal, row.resumed_at, now)
 
 
 # --- alert levels (the sweeper's arithmetic) -----------------------------------------------

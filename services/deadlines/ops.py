@@ -17,8 +17,8 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from tongban.models import Deadline
-from tongban.workflow.calendar import SECONDS_PER_DAY, WorkCalendar, working_seconds_between
-from tongban.workflow.deadlines import DeadlineStatus, schedule
+from tongban.workflow.calendar import SECONDS_PER_DAY, WorkCalendar
+from tongban.workflow.deadlines import DeadlineStatus, schedule, used_by
 from tongban.workflow.stages import STAGE_OWNER, Stage
 from tongban.workflow.states import Side
 
@@ -164,7 +164,7 @@ def starting(
 def _banked(timing: Timing, cal: WorkCalendar, now: datetime) -> int:
     if timing.status is not DeadlineStatus.RUNNING:
         return timing.used_seconds
-    return timing.used_seconds + working_seconds_between(cal, timing.resumed_at, now).seconds
+    return timing.used_seconds + used_by(cal, timing.resumed_at, now)
 
 
 def closed(timing: Timing, cal: WorkCalendar, now: datetime) -> Timing:

@@ -35,7 +35,7 @@ from sqlalchemy import ColumnElement, Table, bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 
 from tongban.models import Alert, Case, Deadline, Department, Office, User
-from tongban.workflow.calendar import SECONDS_PER_DAY, WorkCalendar, local_minute
+from tongban.workflow.calendar import SECONDS_PER_DAY, WorkCalendar, local_due
 from tongban.workflow.deadlines import DeadlineStatus
 from tongban.workflow.roles import Role
 from tongban.workflow.stages import STAGE_LABELS
@@ -174,8 +174,9 @@ def _kind_for(current: int, owed: int) -> tuple[str, int]:
     return "escalation", owed - LEVEL_OVERDUE
 
 
-def _days(seconds: int) -> str:
-    return f"{seconds / SECONDS_PER_DAY:.1f}".rstrip("0").rstrip(".")
+def _days(seconds: int) -> int:
+    # Periods count in whole working days; a started day counts.
+    return -(-seconds // SECONDS_PER_DAY)
 
 
 def _plan(
@@ -227,7 +228,7 @@ def _plan(
         f"环节：{stage_label}",
         f"责任方：{holder}" + (f"，承办人 {username}" if username else ""),
         f"办理时限：{_days(deadline.limit_seconds)} 个工作日，"
-        f"到期时间 {local_minute(deadline.due_at)}",
+        f"到期时间 {local_due(deadline.due_at)}",
         f"已用：{_days(used)} 个工作日" + (f"，已超期 {_days(over)} 个工作日" if over else ""),
     ]
     if deadline.uncertain:

@@ -76,7 +76,7 @@ def test_clerk_takes_an_action_in_the_browser(
 ) -> None:
     no = register(world, diploma_application())
     register(world, diploma_application("222"))
-    world.tick(20)  # the first case is now in its warning period
+    world.tick(31)  # Wed 17:00: the first case is past two thirds of its one day (Wed)
     page = browser.new_page(viewport={"width": 1280, "height": 900}, locale="zh-CN")
     page.goto(f"{server}/")
     assert page.url.endswith("/login")

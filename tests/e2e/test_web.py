@@ -10,6 +10,7 @@ from fastapi import FastAPI
 from sqlalchemy import select, update
 
 from tongban.models import Case, Deadline
+from tongban.workflow.commands import Accept
 
 from ..world import World, card_application, diploma_application
 from .conftest import Http, register
@@ -94,18 +95,18 @@ def test_login_logout_and_redirects(http: Http) -> None:
 
 
 def test_inbox_marks_overdue_warning_and_uncertain(world: World, app: FastAPI) -> None:
-    late = register(world, diploma_application("111"))
-    world.tick(14)
-    warned = register(world, diploma_application("222"))
-    world.tick(3)
-    calm = register(world, diploma_application("333"))
+    late = register(world, diploma_application("111"))  # Tue 10:00: its one day is Wed
+    world.tick(24)
+    warned = register(world, diploma_application("222"))  # Wed 10:00: its day is Thu
+    world.tick(22)
+    calm = register(world, diploma_application("333"))  # Thu 08:00: its day is Fri
     with world.uow() as uow:
         case_id = uow.session.scalar(select(Case.id).where(Case.case_no == calm))
         uow.session.execute(
             update(Deadline).where(Deadline.case_id == case_id).values(uncertain=True)
         )
         uow.commit()
-    world.tick(14)  # late: 31h of a 24h limit; warned: 17h (> 2/3); calm: 14h
+    world.tick(9)  # Thu 17:00: late is past Wed 24:00; warned is past 2/3 of Thu; calm waits
     page = _web(app, "clerk.cz").get("/").text
     rows = {
         no: page[page.index(no) : page.index("</tr>", page.index(no))]
@@ -116,6 +117,10 @@ def test_inbox_marks_overdue_warning_and_uncertain(world: World, app: FastAPI) -
     assert "超期" not in rows[calm] and "预警" not in rows[calm]
     assert "（日历未确认）" in rows[calm] and "（日历未确认）" not in rows[late]
     assert "收件推送" in rows[late] and "已收件" in rows[late]
+    # Whole working days, as people count them.
+    assert "已超期 1 个工作日" in rows[late]
+    assert "今日到期" in rows[warned]
+    assert "剩余 1 个工作日" in rows[calm]
     # The same facts, computed once, on the JSON side.
     body = Http(app)
     body.sign_in("clerk.cz")
@@ -298,3 +303,31 @@ def test_session_cookie_expiry_sends_to_login(world: World, app: FastAPI) -> Non
     app.state.tokens.max_age = timedelta(seconds=-1)
     r = web.get("/")
     assert r.status_code == 303 and r.headers["location"] == "/login"
+
+
+def test_a_special_procedure_through_the_forms(world: World, app: FastAPI) -> None:
+    no = register(world, card_application(), clerk="clerk.gc")
+    world.forward(no, clerk="clerk.gc")
+    world.act(Accept, "reviewer.rs", no)
+    web = _web(app, "reviewer.rs")
+    page = web.get(f"/cases/{no}").text
+    for action in ("suspend", "start_special_procedure", "request_home_supplement", "terminate"):
+        assert f'data-action="{action}"' in page
+    assert "预计工作日数" in page and "专家评审" in page
+    url = f"/cases/{no}/actions/start_special_procedure"
+    # A duration out of bounds is named by its label; the typed reasons are kept.
+    r = web.post(url, data={**_form(page), "procedure": "appraisal", "expected_days": "0",
+                            "reasons": "须作伤残等级鉴定"})  # fmt: skip
+    assert r.status_code == 422 and "预计工作日数" in r.text and "须作伤残等级鉴定" in r.text
+    r = web.post(url, data={**_form(r.text), "procedure": "appraisal", "expected_days": "5",
+                            "reasons": "须作伤残等级鉴定"})  # fmt: skip
+    assert r.status_code == 303
+    page = web.get(r.headers["location"]).text
+    assert 'id="case-hold"' in page and "特别程序" in page and "审查决定时限暂停计算" in page
+    assert 'data-action="approve"' not in page and 'data-action="end_special_procedure"' in page
+    r = web.post(f"/cases/{no}/actions/end_special_procedure", data=_form(page))
+    assert r.status_code == 303
+    page = web.get(f"/cases/{no}").text
+    assert 'id="case-hold"' not in page and 'data-action="approve"' in page
+    table = page[page.index('id="excluded"') :]
+    assert "特别程序（鉴定）" in table and "须作伤残等级鉴定" in table

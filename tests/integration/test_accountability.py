@@ -25,7 +25,7 @@ NOW = sh(2026, 3, 13, 12)  # Friday noon
 @pytest.fixture
 def world(rt: Runtime) -> World:
     w = build_world(rt)
-    # A: the Chizhou window forwards on Thursday 15:00, 1.25 working days late.
+    # A: the Chizhou window forwards on Thursday 15:00; its one day was Wednesday: 1 day late.
     app = diploma_application()
     a = receive_at(w, app, T0)
     do(w, PassFormalReview, "clerk.cz", a, sh(2026, 3, 12, 14))
@@ -52,17 +52,18 @@ def test_overdue_report_names_stage_side_unit_people_and_days(world: World) -> N
         ("CZ01-20260310-0001", "forward", "window", "CZ01", "closed"),
     ]
     b, a = report.rows
-    # B: Tue 15h + Wed + Thu + Fri 12h = 75 h used of 24: 2.125 working days over.
-    assert (b.used_seconds, b.days_over) == (75 * 3600, 2.125)
+    # B: the day of receipt does not count; Wed, Thu and Fri (today, counted whole) are
+    # used of the one day allowed: 2 working days over, never a fraction.
+    assert (b.used_seconds, b.used_days, b.days_over) == (3 * 86_400, 3, 2)
     assert [(p.name, p.actions) for p in b.people] == [("李强（贵池区专窗）", 1)]
-    # A: Tue 15h + Wed + Thu 15h = 54 h: 1.25 over, held by the clerk who did 4 actions.
-    assert a.days_over == 1.25
+    # A: Wed + Thu = 2 days of 1: 1 over, held by the clerk who did 4 actions.
+    assert (a.used_days, a.days_over) == (2, 1)
     assert [(p.name, p.role, p.unit, p.actions) for p in a.people] == [
         ("王芳（市中心专窗）", "clerk", "CZ01", 4)
     ]
     assert [(t.key, t.count, t.days_over) for t in report.by_unit] == [
-        ("GC01", 1, 2.125),
-        ("CZ01", 1, 1.25),
+        ("GC01", 1, 2),
+        ("CZ01", 1, 1),
     ]
     assert [(t.key, t.count) for t in report.by_stage] == [("forward", 2)]
     assert [t.label for t in report.by_person] == [
@@ -113,16 +114,14 @@ def test_report_overdue_command(cli_env: CliRunner) -> None:
     ):
         assert heading in text.stdout
     assert "CZ01-20260310-0001  收件推送  收件窗口" in text.stdout
-    assert "时限 1 个工作日，已用 2.25，超期 1.25 个工作日" in text.stdout
+    assert "时限 1 个工作日，已用 2 个工作日，超期 1 个工作日" in text.stdout
     assert "经办人员：王芳（市中心专窗）×4" in text.stdout
     js = cli_env.invoke(app, ["report", "overdue", "--now", now, "--format", "json", "--region",
                               "341702"])  # fmt: skip
     assert js.exit_code == 0, js.output
     data = json.loads(js.stdout)
     assert [r["case_no"] for r in data["late_stages"]] == ["GC01-20260310-0001"]
-    assert (
-        data["late_stages"][0]["days_over"] == 2.12 or data["late_stages"][0]["days_over"] == 2.13
-    )
+    assert data["late_stages"][0]["days_over"] == 2
     one = cli_env.invoke(app, ["report", "overdue", "--now", now, "--case", "CZ01-20260310-0001"])
     assert one.exit_code == 0 and "原件寄递" in one.stdout
     missing = cli_env.invoke(app, ["report", "overdue", "--case", "NOPE"])
@@ -146,3 +145,21 @@ def test_calendar_commands(cli_env: CliRunner, tmp_path: Path) -> None:
     assert "二月" in after.stdout and " 班" in after.stdout
     package = cli_env.invoke(app, ["calendar", "show", "2026", "--list"])
     assert "2026-10-01 周四 放假 国庆节  [chinese-calendar 软件包]" in package.stdout
+
+
+def test_calendar_due_command(cli_env: CliRunner) -> None:
+    ok = cli_env.invoke(app, ["calendar", "due", "2026-03-10T10:00+08:00", "3"])
+    assert ok.exit_code == 0, ok.output
+    first, second = ok.stdout.splitlines()[:2]
+    assert first == "2026-03-14T00:00:00+08:00"
+    assert second == "3 个工作日，自 2026-03-11 起算，至 2026-03-13（周五）24:00 止。"
+    assert "日历未确认" not in ok.output
+    # Past the calendar the system knows (no 2032 data): the answer is flagged.
+    guess = cli_env.invoke(app, ["calendar", "due", "2031-12-30T10:00+08:00", "5"])
+    assert guess.exit_code == 0
+    assert guess.stdout.splitlines()[0] == "2032-01-07T00:00:00+08:00"
+    assert "日历未确认：2031-12-31" in guess.output
+    naive = cli_env.invoke(app, ["calendar", "due", "2026-03-10T10:00", "3"])
+    assert naive.exit_code == 2 and "时区" in naive.output
+    huge = cli_env.invoke(app, ["calendar", "due", "2026-03-10T10:00+08:00", "99999"])
+    assert huge.exit_code == 2 and "工作日数" in huge.output

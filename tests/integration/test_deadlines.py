@@ -22,7 +22,7 @@ from tongban.services.core.config import Settings
 from tongban.services.core.runtime import Runtime, open_runtime
 from tongban.services.deadlines.alerts import deadline_alert, used_seconds_at
 from tongban.services.deadlines.sweeper import sweep
-from tongban.workflow.calendar import SECONDS_PER_DAY, add_working_seconds, warning_instant
+from tongban.workflow.calendar import SECONDS_PER_DAY, day_after, period_due, warning_instant
 from tongban.workflow.commands import (
     Accept,
     Forward,
@@ -53,38 +53,50 @@ def world(rt: Runtime) -> World:
     return build_world(rt)
 
 
-def test_supplement_pause_keeps_the_remaining_time_exactly(world: World) -> None:
+def test_supplement_pause_keeps_the_remaining_days_exactly(world: World) -> None:
     rt = world.rt
     no = receive_at(world, diploma_application(), T0)  # Tue 2026-03-10 09:00
     deadline = open_deadline(rt, no)
     assert deadline.limit_seconds == SECONDS_PER_DAY
-    assert deadline.due_at == sh(2026, 3, 11, 9)
-    # 5 working hours later the clerk asks for a supplement: the deadline stops.
+    # The day of receipt does not count: one working day is Wednesday, due at its 24:00.
+    assert deadline.due_at == sh(2026, 3, 12, 0)
+    # The clerk asks for a supplement the same afternoon: no day of the period has run.
     do(world, RequestSupplement, "clerk.cz", no, sh(2026, 3, 10, 14), notice_items=["学历证书"])
     paused = open_deadline(rt, no)
-    assert (paused.status, paused.used_seconds) == ("paused", 5 * 3600)
+    assert (paused.status, paused.used_seconds) == ("paused", 0)
     assert (paused.due_at, paused.warn_at, paused.next_alert_at) == (None, None, None)
     # While paused, the original due instant passes without any alert.
     assert sweep(rt.uow(), now=sh(2026, 3, 12, 12)).recorded == 0
-    # The applicant supplements on Friday 16:30: 19 working hours remain, 7.5 on Friday and
-    # 11.5 on Monday, so the new due instant is Monday 11:30.
+    # The applicant supplements on Friday 16:30: the day of the supplement does not count,
+    # the weekend is not working time, so the one day left is Monday, due at its 24:00.
     resumed_at = sh(2026, 3, 13, 16, 30)
     do(world, Supplement, "clerk.cz", no, resumed_at, materials=[MaterialIn("diploma")])
     deadline = open_deadline(rt, no)
     assert deadline.status == "running"
-    assert deadline.used_seconds == 5 * 3600
-    assert deadline.due_at == sh(2026, 3, 16, 11, 30)
+    assert deadline.used_seconds == 0
+    assert deadline.due_at == sh(2026, 3, 17, 0)
     cal = calendar_of(rt)
-    assert deadline.due_at == add_working_seconds(cal, resumed_at, 19 * 3600).instant
-    # Two thirds of a day is 16 h; 5 were used, so the warning comes 11 h after resuming.
-    assert deadline.warn_at == sh(2026, 3, 16, 3, 30)
-    # On resuming, 5 h are used and 19 h remain, with no alert.
-    assert used_seconds_at(deadline, resumed_at, cal) == 5 * 3600
-    assert deadline.limit_seconds - used_seconds_at(deadline, resumed_at, cal) == 19 * 3600
+    assert deadline.due_at == period_due(cal, resumed_at, 1).instant
+    # Two thirds of Monday: the warning falls at 16:00.
+    assert deadline.warn_at == sh(2026, 3, 16, 16)
+    assert used_seconds_at(deadline, resumed_at, cal) == 0
     assert deadline_alert(deadline, resumed_at) is None
-    # Used before plus used after is exactly the limit at the due instant.
-    assert used_seconds_at(deadline, deadline.due_at, cal) == SECONDS_PER_DAY
+    # On Monday the whole day counts as used, and at its 24:00 the period is over.
+    assert used_seconds_at(deadline, sh(2026, 3, 16, 9), cal) == SECONDS_PER_DAY
     assert deadline_alert(deadline, deadline.due_at) == "overdue"
+
+
+def test_a_pause_on_a_later_day_banks_that_day(world: World) -> None:
+    rt = world.rt
+    no = receive_at(world, card_application(), T0, clerk="clerk.gc")  # Tue 09:00
+    # The forward stage has 1 working day (Wednesday); the notice goes out Wednesday 17:00,
+    # so Wednesday is used, and after the supplement on Thursday the end of Thursday is due.
+    do(world, RequestSupplement, "clerk.gc", no, sh(2026, 3, 11, 17), notice_items=["照片"])
+    assert open_deadline(rt, no).used_seconds == SECONDS_PER_DAY
+    do(world, Supplement, "clerk.gc", no, sh(2026, 3, 12, 10), materials=[MaterialIn("photo")])
+    deadline = open_deadline(rt, no)
+    assert deadline.due_at == sh(2026, 3, 13, 0)
+    assert deadline.warn_at == sh(2026, 3, 13, 0)
 
 
 def test_warning_share_comes_from_settings(world: World, monkeypatch: pytest.MonkeyPatch) -> None:
@@ -102,13 +114,13 @@ def test_warning_share_comes_from_settings(world: World, monkeypatch: pytest.Mon
         assert half.warning_share == Fraction(1, 2)
         no = receive_at(World(half, world.actors), diploma_application(), T0)
         deadline = open_deadline(rt, no)
-        assert deadline.warn_at == sh(2026, 3, 10, 21)  # half a working day after 09:00
+        assert deadline.warn_at == sh(2026, 3, 11, 12)  # half of Wednesday, the one day
         assert deadline.next_alert_at == deadline.warn_at
         # The instant production scheduled is the one warning_instant gives for that share.
         assert (
             deadline.warn_at
             == warning_instant(
-                calendar_of(rt), T0, deadline.limit_seconds, half.warning_share
+                calendar_of(rt), day_after(T0), deadline.limit_seconds, half.warning_share
             ).instant
         )
     finally:

@@ -38,7 +38,7 @@ class Flaky:
 def world(rt: Runtime) -> World:
     w = build_world(rt)
     receive_at(w, diploma_application(), T0)
-    assert sweep(rt.uow(), now=sh(2026, 3, 11, 2)).alerts == {"warning": 1}  # one message
+    assert sweep(rt.uow(), now=sh(2026, 3, 11, 17)).alerts == {"warning": 1}  # one message
     return w
 
 
@@ -51,7 +51,7 @@ def rows(rt: Runtime) -> list[OutboxMessage]:
 
 def test_failed_sends_stay_and_retry_with_backoff(world: World) -> None:
     rt = world.rt
-    t = sh(2026, 3, 11, 2)
+    t = sh(2026, 3, 11, 17)
     channel = Flaky(failures=2)
     use = {"log": channel}
     first = timedelta(seconds=60)
@@ -89,7 +89,7 @@ def test_failed_sends_stay_and_retry_with_backoff(world: World) -> None:
 
 def test_giving_up_keeps_the_message(world: World) -> None:
     rt = world.rt
-    t = sh(2026, 3, 11, 2)
+    t = sh(2026, 3, 11, 17)
     channel = Flaky(failures=99)
     for i in range(3):
         dispatch(rt.uow(), now=t + timedelta(hours=i), channels={"log": channel}, max_attempts=3)
@@ -101,7 +101,7 @@ def test_giving_up_keeps_the_message(world: World) -> None:
 
 def test_unknown_channel_is_a_failure_not_a_loss(world: World) -> None:
     rt = world.rt
-    report = dispatch(rt.uow(), now=sh(2026, 3, 11, 2), channels={"sms": Flaky(0)})
+    report = dispatch(rt.uow(), now=sh(2026, 3, 11, 17), channels={"sms": Flaky(0)})
     assert report.retried == 1
     (row,) = rows(rt)
     assert row.status == "pending" and "no delivery channel named 'log'" in (row.last_error or "")
@@ -109,7 +109,7 @@ def test_unknown_channel_is_a_failure_not_a_loss(world: World) -> None:
 
 def test_log_channel_writes_one_structured_line(world: World) -> None:
     with structlog.testing.capture_logs() as logs:
-        report = dispatch(world.rt.uow(), now=sh(2026, 3, 11, 2), channels={"log": LogChannel()})
+        report = dispatch(world.rt.uow(), now=sh(2026, 3, 11, 17), channels={"log": LogChannel()})
     assert report.sent == 1
     (line,) = [e for e in logs if e["event"] == "notify.sent"]
     assert line["recipient"] == "office:CZ01" and "收件推送" in line["subject"]
@@ -129,7 +129,7 @@ def test_retry_delay_doubles_up_to_an_hour() -> None:
 
 def test_a_dispatcher_dying_mid_send_leaves_the_message_for_later(world: World) -> None:
     rt = world.rt
-    t = sh(2026, 3, 11, 2)
+    t = sh(2026, 3, 11, 17)
     # A dispatcher claimed the batch, then its process died before recording the outcome.
     (claimed,) = outbox._claim(rt.uow(), t, 10, 0)
     assert claimed.attempt == 1

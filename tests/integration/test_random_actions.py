@@ -38,8 +38,9 @@ from tongban.services.core.runtime import Runtime
 from tongban.workflow.actions import ACTIONS, ACTIONS_BY_NAME
 from tongban.workflow.commands import Application, MaterialIn
 from tongban.workflow.guards import CaseFacts
+from tongban.workflow.holds import SpecialProcedure
 from tongban.workflow.machine import options
-from tongban.workflow.stages import stage_of
+from tongban.workflow.stages import Stage, stage_of
 from tongban.workflow.states import FINAL_STATES, Side, State
 
 from ..world import (
@@ -53,7 +54,9 @@ from ..world import (
 
 # (action name, source state) -> target state, from the action table.
 TARGET: dict[tuple[str, State], State] = {
-    (action.name, source): action.target for action in ACTIONS for source in action.sources
+    (action.name, source): action.target or source  # no target: the case stays (a hold)
+    for action in ACTIONS
+    for source in action.sources
 }
 
 # --- plausible arguments -------------------------------------------------------------------
@@ -102,6 +105,21 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     ),
     "complete": st.just({}),
     "withdraw": REASONS.map(lambda r: {"reasons": list(r)}),
+    "request_home_supplement": st.sampled_from([(), (" ",), ("近期免冠照片",)]).map(
+        lambda items: {"notice_items": list(items)}
+    ),
+    "receive_home_supplement": st.just({}),
+    "suspend": st.tuples(REASONS, st.sampled_from(["", "《行政许可法》第四十五条"])).map(
+        lambda rb: {"reasons": list(rb[0]), "legal_basis": rb[1]}
+    ),
+    "resume": st.just({}),
+    "start_special_procedure": st.tuples(
+        REASONS, st.sampled_from(list(SpecialProcedure)), st.integers(1, 30)
+    ).map(lambda r: {"reasons": list(r[0]), "procedure": r[1], "expected_days": r[2]}),
+    "end_special_procedure": st.just({}),
+    "terminate": st.tuples(REASONS, st.sampled_from(["", "《行政许可法》第七十条"])).map(
+        lambda rb: {"reasons": list(rb[0]), "legal_basis": rb[1]}
+    ),
 }
 APPLICATIONS: dict[str, tuple[str, Application]] = {
     "diploma": ("clerk.cz", diploma_application("321")),
@@ -210,6 +228,14 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
                     ),
                 },
                 "mail_originals": {"carrier": "中国邮政EMS", "tracking_no": "1100000000001"},
+                "request_home_supplement": {"notice_items": ["近期免冠照片"]},
+                "suspend": {"reasons": ["等待鉴定结论"], "legal_basis": "《行政许可法》第四十五条"},
+                "start_special_procedure": {
+                    "reasons": ["须专家评审"],
+                    "procedure": SpecialProcedure.EXPERT_REVIEW,
+                    "expected_days": 5,
+                },
+                "terminate": {"reasons": ["申请人死亡"], "legal_basis": "《行政许可法》第七十条"},
                 "deliver": {"method": "window"}
                 if side is Side.WINDOW
                 else {"method": "mail", "carrier": "中国邮政EMS", "tracking_no": "1100000000002"},
@@ -232,6 +258,7 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
                 state=State(snap.field("state")),
                 originals_required=snap.field("originals_required"),
                 originals_arrived=snap.field("originals_received_at") is not None,
+                hold=snap.field("hold"),
             )
 
         def attempt(
@@ -298,7 +325,10 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
                 if dict(d)["status"] != "closed"
             )
             stage = stage_of(state, snap.field("originals_required"))
-            status = "paused" if state is State.SUPPLEMENTING else "running"
+            held = snap.field("hold") is not None
+            status = "paused" if state is State.SUPPLEMENTING or held else "running"
+            # A hold lasts only while the department decides, and ends with the case.
+            assert not held or (stage is Stage.DECIDE and state not in FINAL_STATES)
             assert running == ([(stage.value, status)] if stage else []), (state, running)
             assert (snap.field("closed_at") is not None) == (state in FINAL_STATES)
             decided = {State.APPROVED, State.REFUSED, State.DELIVERED, State.COMPLETED}

@@ -52,18 +52,20 @@ def test_warning_then_overdue_then_escalations_each_once(world: World) -> None:
     rt = world.rt
     no = receive_at(world, diploma_application(), T0)  # Tue 2026-03-10 09:00, 1 working day
     deadline = open_deadline(rt, no)
-    assert (deadline.warn_at, deadline.due_at) == (sh(2026, 3, 11, 1), sh(2026, 3, 11, 9))
+    # The one day is Wednesday: the warning at two thirds of it, due at its 24:00.
+    assert (deadline.warn_at, deadline.due_at) == (sh(2026, 3, 11, 16), sh(2026, 3, 12, 0))
     assert deadline.next_alert_at == deadline.warn_at
 
-    assert sweep(rt.uow(), now=sh(2026, 3, 11, 0, 59)).recorded == 0
-    assert sweep(rt.uow(), now=sh(2026, 3, 11, 1)).alerts == {"warning": 1}
-    assert sweep(rt.uow(), now=sh(2026, 3, 11, 1)).claimed == 0  # nothing more until due
-    assert sweep(rt.uow(), now=sh(2026, 3, 11, 9)).alerts == {"overdue": 1}
-    # Escalation every 2 working days after the due instant: Fri 09:00, then Tue 09:00.
-    assert sweep(rt.uow(), now=sh(2026, 3, 13, 8, 59)).recorded == 0
-    assert sweep(rt.uow(), now=sh(2026, 3, 13, 9)).alerts == {"escalation": 1}
-    assert sweep(rt.uow(), now=sh(2026, 3, 16, 23)).recorded == 0
-    assert sweep(rt.uow(), now=sh(2026, 3, 17, 9)).alerts == {"escalation": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 11, 15, 59)).recorded == 0
+    assert sweep(rt.uow(), now=sh(2026, 3, 11, 16)).alerts == {"warning": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 11, 16)).claimed == 0  # nothing more until due
+    assert sweep(rt.uow(), now=sh(2026, 3, 12, 0)).alerts == {"overdue": 1}
+    # Escalation every 2 working days after the due instant: after Thu and Fri (Sat 00:00),
+    # then after Mon and Tue (Wed 00:00).
+    assert sweep(rt.uow(), now=sh(2026, 3, 13, 23, 59)).recorded == 0
+    assert sweep(rt.uow(), now=sh(2026, 3, 14, 0)).alerts == {"escalation": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 17, 23)).recorded == 0
+    assert sweep(rt.uow(), now=sh(2026, 3, 18, 0)).alerts == {"escalation": 1}
     assert kinds(rt) == [("warning", 0), ("overdue", 0), ("escalation", 1), ("escalation", 2)]
 
     alerts = all_alerts(rt)
@@ -72,7 +74,7 @@ def test_warning_then_overdue_then_escalations_each_once(world: World) -> None:
     assert alerts[1].stage == "forward" and alerts[1].owner_side == "window"
     deadline = open_deadline(rt, no)
     assert deadline.alert_level == 4
-    assert deadline.next_alert_at == sh(2026, 3, 19, 9)
+    assert deadline.next_alert_at == sh(2026, 3, 20, 0)
 
     # Each alert is an audit event of the case, by the system, and the chain still verifies.
     events = system_events(rt, no)
@@ -91,7 +93,7 @@ def test_warning_then_overdue_then_escalations_each_once(world: World) -> None:
     assert len(outbox) == 1 + 3 + 3 + 3
     assert {m.status for m in outbox} == {"pending"}
     assert outbox[0].subject.startswith("【预警】" + no)
-    assert "收件推送" in outbox[0].subject and "到期时间 2026-03-11 09:00" in outbox[0].body
+    assert "收件推送" in outbox[0].subject and "到期时间 2026-03-11 24:00" in outbox[0].body
 
 
 def test_closing_a_stage_in_time_stops_its_alerts(world: World) -> None:
@@ -102,10 +104,10 @@ def test_closing_a_stage_in_time_stops_its_alerts(world: World) -> None:
     do(world, VerifyIdentity, "clerk.gc", no, sh(2026, 3, 10, 11),
        document_number=app.applicant_id_number)  # fmt: skip
     do(world, Forward, "clerk.gc", no, sh(2026, 3, 10, 12))
-    # The forward deadline closed in time; the accept deadline (2 days from Tue 12:00, home side)
-    # warns at two thirds, 32 working hours: Wed 20:00.
-    assert sweep(rt.uow(), now=sh(2026, 3, 11, 19, 59)).recorded == 0
-    assert sweep(rt.uow(), now=sh(2026, 3, 11, 20)).alerts == {"warning": 1}
+    # The forward deadline closed in time; the accept deadline (2 days, Wed and Thu, home side)
+    # warns at two thirds, 32 working hours into Wednesday: Thu 08:00.
+    assert sweep(rt.uow(), now=sh(2026, 3, 12, 7, 59)).recorded == 0
+    assert sweep(rt.uow(), now=sh(2026, 3, 12, 8)).alerts == {"warning": 1}
     (alert,) = all_alerts(rt)
     assert (alert.stage, alert.owner_side, alert.recipients) == (
         "accept",
@@ -114,7 +116,7 @@ def test_closing_a_stage_in_time_stops_its_alerts(world: World) -> None:
     )
     # No supervisor covers Nanjing (320102) in the demo, but the case was received in 池州
     # (GC01, 341702): the supervisors of the receiving region learn the home side is late.
-    assert sweep(rt.uow(), now=sh(2026, 3, 12, 12)).alerts == {"overdue": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 13, 12)).alerts == {"overdue": 1}
     assert all_alerts(rt)[-1].recipients == [
         "department:RS320102",
         "user:supervisor.ah",
@@ -132,19 +134,19 @@ def test_an_overdue_nobody_supervises_goes_to_the_admin(world: World) -> None:
     do(world, VerifyIdentity, "clerk.hz", no, sh(2026, 3, 10, 11),
        document_number=app.applicant_id_number)  # fmt: skip
     do(world, Forward, "clerk.hz", no, sh(2026, 3, 10, 12))
-    assert sweep(rt.uow(), now=sh(2026, 3, 12, 12)).alerts == {"overdue": 1}
+    assert sweep(rt.uow(), now=sh(2026, 3, 13, 12)).alerts == {"overdue": 1}
     assert all_alerts(rt)[-1].recipients == ["department:RS320102", "admin"]
 
 
 def test_after_downtime_each_deadline_is_caught_up_once(world: World) -> None:
     rt = world.rt
-    a = receive_at(world, diploma_application("101"), sh(2026, 3, 10, 9))  # due Wed 11 09:00
-    b = receive_at(world, diploma_application("102"), sh(2026, 3, 11, 10))  # due Thu 12 10:00
-    cc = receive_at(world, diploma_application("103"), sh(2026, 3, 16, 16))  # warn Tue 17 08:00
-    d = receive_at(world, diploma_application("104"), sh(2026, 3, 17, 8))  # warn Wed 18 00:00
+    a = receive_at(world, diploma_application("101"), sh(2026, 3, 10, 9))  # due Wed 11 24:00
+    b = receive_at(world, diploma_application("102"), sh(2026, 3, 11, 10))  # due Thu 12 24:00
+    cc = receive_at(world, diploma_application("103"), sh(2026, 3, 16, 16))  # warn Tue 17 16:00
+    d = receive_at(world, diploma_application("104"), sh(2026, 3, 17, 8))  # warn Wed 18 16:00
     # No sweeper ran for a week. The first sweep sends one alert per deadline that came due:
     # the most severe owed (overdue, not a stale warning; not a burst of escalations).
-    first = sweep(rt.uow(), now=sh(2026, 3, 17, 12))
+    first = sweep(rt.uow(), now=sh(2026, 3, 17, 17))
     assert (first.claimed, first.recorded, first.errors) == (3, 3, 0)
     by_case = Counter(e.payload["deadline_id"] for e in system_events(rt))
     assert sorted(by_case.values()) == [1, 1, 1]
@@ -152,19 +154,19 @@ def test_after_downtime_each_deadline_is_caught_up_once(world: World) -> None:
     assert [(e.action) for e in system_events(rt, b)] == ["deadline_overdue"]
     assert [(e.action) for e in system_events(rt, cc)] == ["deadline_warning"]
     assert system_events(rt, d) == []
-    # A was 4.1 working days late: level 2 + 2 escalation periods, the missed ones skipped.
-    assert open_deadline(rt, a).alert_level == 4
-    assert all_alerts(rt)[0].details["skipped_levels"] == 3
+    # A was 3.7 working days late: level 2 + 1 escalation period, the missed ones skipped.
+    assert open_deadline(rt, a).alert_level == 3
+    assert all_alerts(rt)[0].details["skipped_levels"] == 2
     # Sweeping again, or a second sweeper catching up too, finds nothing more.
-    assert sweep(rt.uow(), now=sh(2026, 3, 17, 12)).claimed == 0
-    # A's next escalation is the third period: Wed 11 09:00 + 6 working days = Thu 19 09:00.
-    assert open_deadline(rt, a).next_alert_at == sh(2026, 3, 19, 9)
-    later = sweep(rt.uow(), now=sh(2026, 3, 19, 9))
-    # A and B escalate; C and D (due Tue 16:00 and Wed 08:00) are overdue by now.
+    assert sweep(rt.uow(), now=sh(2026, 3, 17, 17)).claimed == 0
+    # A's next escalation is the second period: Thu 12 00:00 + 4 working days = Wed 18 00:00.
+    assert open_deadline(rt, a).next_alert_at == sh(2026, 3, 18, 0)
+    later = sweep(rt.uow(), now=sh(2026, 3, 19, 0))
+    # A and B escalate; C and D (due at the end of Tue 17 and Wed 18) are overdue by now.
     assert later.alerts == {"escalation": 2, "overdue": 2}
     assert [(x.kind, x.level) for x in all_alerts(rt) if x.case_id == all_alerts(rt)[0].case_id][
         -1
-    ] == ("escalation", 3)
+    ] == ("escalation", 2)
 
 
 def _three_overdue_cases(world: World) -> list[int]:
@@ -214,7 +216,7 @@ def test_the_alerts_unique_constraint_is_the_last_line_of_defence(world: World) 
         )  # fmt: skip
         uow.commit()
     with structlog.testing.capture_logs() as logs:
-        report = sweep(rt.uow(), now=T0 + timedelta(days=1))
+        report = sweep(rt.uow(), now=T0 + timedelta(days=2))
     assert (report.recorded, report.errors) == (2, 1)
     assert any(e["event"] == "sweep.batch_failed" for e in logs)
     assert Counter(a.deadline_id for a in all_alerts(rt)) == {ids[0]: 1, ids[1]: 1, ids[2]: 1}

@@ -34,6 +34,7 @@ from tongban.workflow.commands import (
 from tongban.workflow.deadlines import DeadlineOp, deadline_changes
 from tongban.workflow.delivery import DeliveryMethod
 from tongban.workflow.guards import CaseFacts
+from tongban.workflow.holds import Hold, SpecialProcedure
 from tongban.workflow.identity import ApplicantKind, DocumentType
 from tongban.workflow.machine import MACHINE, Refused, fire, options
 from tongban.workflow.parties import AgentRole, Party, Present
@@ -78,6 +79,7 @@ def run(path: list[type[CaseCommand]], originals: bool = False) -> CaseFacts:
             facts,
             state=outcome.target,
             originals_arrived=facts.originals_arrived or outcome.originals_arrive,
+            hold=outcome.hold,
         )
     return facts
 
@@ -132,7 +134,7 @@ def test_only_the_home_department_refuses_acceptance_with_basis_and_remedies() -
     refusal = NotAccept(case_no=NO, reasons=("非本部门职权",), legal_basis=" ")
     with pytest.raises(Refused) as err:
         fire(CaseFacts(State.FORWARDED), refusal, Side.HOME)
-    assert (err.value.code, err.value.field) == ("not_accept.basis_required", "legal_basis")
+    assert (err.value.code, err.value.field) == ("transition.basis_required", "legal_basis")
     basis = "《行政许可法》第三十二条"
     given = dataclasses.replace(refusal, legal_basis=basis, court="某区人民法院")
     outcome = fire(CaseFacts(State.FORWARDED), given, Side.HOME)
@@ -248,9 +250,24 @@ def test_options_come_from_the_table_and_the_conditions_on_the_case() -> None:
         "withdraw",
     ]
     # Originals not yet here: no decision is offered to the home side.
-    assert [o.action.name for o in options(accepted, Side.HOME)] == ["withdraw"]
+    assert [o.action.name for o in options(accepted, Side.HOME)] == ["terminate", "withdraw"]
     arrived = dataclasses.replace(accepted, state=State.ORIGINALS_RECEIVED, originals_arrived=True)
-    assert [o.action.name for o in options(arrived, Side.HOME)] == ["approve", "refuse", "withdraw"]
+    assert [o.action.name for o in options(arrived, Side.HOME)] == [
+        "request_home_supplement",
+        "suspend",
+        "start_special_procedure",
+        "approve",
+        "refuse",
+        "terminate",
+        "withdraw",
+    ]
+    # During a hold only its end, 终止 and 撤回 are open.
+    held = dataclasses.replace(arrived, hold=Hold.SPECIAL)
+    assert [o.action.name for o in options(held, Side.HOME)] == [
+        "end_special_procedure",
+        "terminate",
+        "withdraw",
+    ]
     # Delivery: each side is offered its own methods.
     approved = CaseFacts(State.APPROVED)
     (home,) = options(approved, Side.HOME)
@@ -308,6 +325,8 @@ def attempts(draw: st.DrawFn) -> list[tuple[CaseCommand, Side]]:
             "materials": (),
             "legal_basis": draw(st.sampled_from(["", "《行政许可法》第三十二条"])),
             "department_code": "RS341700",
+            "procedure": draw(st.sampled_from(list(SpecialProcedure))),
+            "expected_days": draw(st.integers(1, 30)),
         }
         names = {f.name for f in dataclasses.fields(action.command)}
         command = action.command(case_no=NO, **{k: v for k, v in values.items() if k in names})
@@ -330,8 +349,19 @@ def test_random_sequences_follow_the_table(
             if facts.state in action.sources:
                 assert err.code != "transition.not_allowed"
             continue
-        assert facts.state in action.sources and outcome.target is action.target
+        assert facts.state in action.sources
+        assert outcome.target is (action.target or facts.state)
         assert facts.state not in FINAL_STATES  # nothing leaves a final state
+        if outcome.target in (State.APPROVED, State.REFUSED):
+            assert facts.hold is None  # nothing is decided during a hold
+        # A hold starts only when none lasts, ends only the one that lasts, and never
+        # outlives the case.
+        if action.starts_hold:
+            assert facts.hold is None and outcome.hold is action.starts_hold
+        if action.ends_hold:
+            assert facts.hold is action.ends_hold and outcome.hold is None
+        if outcome.target in FINAL_STATES:
+            assert outcome.hold is None
         if outcome.target in (State.APPROVED, State.REFUSED):
             assert not originals or facts.originals_arrived  # no decision before originals
         if outcome.target is State.ORIGINALS_MAILED:
@@ -343,4 +373,5 @@ def test_random_sequences_follow_the_table(
             facts,
             state=outcome.target,
             originals_arrived=facts.originals_arrived or outcome.originals_arrive,
+            hold=outcome.hold,
         )

@@ -1,0 +1,28 @@
+"""case holds: time after acceptance that does not count (补正, 中止, 特别程序)
+
+Revision ID: 0009
+Revises: 0005
+Create Date: 2026-12-05
+"""
+
+from __future__ import annotations
+
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0009"
+down_revision = "0005"
+branch_labels = None
+depends_on = None
+
+
+def upgrade() -> None:
+    op.add_column("cases", sa.Column("hold", sa.String(length=16), nullable=True))
+    op.add_column("cases", sa.Column("hold_since", sa.DateTime(timezone=True), nullable=True))
+    op.add_column("cases", sa.Column("hold_until", sa.DateTime(timezone=True), nullable=True))
+
+
+def downgrade() -> None:
+    for name in ("hold_until", "hold_since", "hold"):
+        # SQLite (3.35+) and PostgreSQL both drop a column in place.
+        op.execute(f"ALTER TABLE cases DROP COLUMN {name}")
