@@ -12,6 +12,7 @@ from tongban.services.cases.views import CaseView
 from tongban.services.core.runtime import Runtime
 from tongban.workflow.calendar import SHANGHAI, WorkCalendar
 from tongban.workflow.commands import Application, CaseCommand
+from tongban.workflow.stages import UNCHARGED, Stage
 
 from .world import World
 
@@ -42,8 +43,13 @@ def deadlines_of(rt: Runtime, case_no: str) -> list[Deadline]:
         return rows
 
 
-def open_deadline(rt: Runtime, case_no: str) -> Deadline:
-    (deadline,) = [d for d in deadlines_of(rt, case_no) if d.status != "closed"]
+def open_deadline(rt: Runtime, case_no: str, stage: Stage | None = None) -> Deadline:
+    """The case's one open deadline of `stage`, or of a stage somebody is charged with."""
+    (deadline,) = [
+        d
+        for d in deadlines_of(rt, case_no)
+        if d.status != "closed" and (d.stage == stage if stage else d.stage not in UNCHARGED)
+    ]
     return deadline
 
 

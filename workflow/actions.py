@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Literal
 
 from .commands import (
     Accept,
@@ -20,6 +20,7 @@ from .commands import (
     CaseCommand,
     Complete,
     Decline,
+    DeemWithdrawn,
     Deliver,
     EndSpecialProcedure,
     FailIdentity,
@@ -59,6 +60,7 @@ from .guards import (
     originals_needed,
     reasons_given,
     supplement_materials_known,
+    supplement_period_over,
     tracking_given,
     verified_party,
 )
@@ -129,6 +131,8 @@ class Action:
     # pauses at the start and runs again from the day after the end.
     starts_hold: Hold | None = None
     ends_hold: Hold | None = None
+    # The applicant's 补正期限 (Stage.SUPPLEMENT) the action opens or closes.
+    applicant_period: Literal["open", "close"] | None = None
 
 
 W, H, E = Side.WINDOW, Side.HOME, Side.EITHER
@@ -140,10 +144,11 @@ ACTIONS: tuple[Action, ...] = (
            (S.RECEIVED,), S.FORMALLY_REVIEWED, W, checks=(materials_complete,),
            reads_materials=True),
     Action("request_supplement", "一次性告知补正", RequestSupplement,
-           (S.RECEIVED, S.RETURNED), S.SUPPLEMENTING, W, checks=(notice_lists_items,)),
+           (S.RECEIVED, S.RETURNED), S.SUPPLEMENTING, W, checks=(notice_lists_items,),
+           applicant_period="open"),
     Action("supplement", "补正材料", Supplement,
            (S.SUPPLEMENTING,), S.RECEIVED, W, checks=(supplement_materials_known,),
-           hands_in=_supplied, reads_materials=True),
+           hands_in=_supplied, reads_materials=True, applicant_period="close"),
     # The window never refuses acceptance: it declines to receive (不予收件).
     Action("decline", "不予收件", Decline,
            (S.RECEIVED, S.SUPPLEMENTING, S.RETURNED), S.DECLINED, W,
@@ -172,9 +177,11 @@ ACTIONS: tuple[Action, ...] = (
     # --- time that does not count: the case stays where it is, its clock paused ---------
     Action("request_home_supplement", "受理后告知补正", RequestHomeSupplement,
            DECIDING, None, H, when=(originals_in_hand, not_on_hold),
-           checks=(home_notice_lists_items,), starts_hold=Hold.SUPPLEMENT),
+           checks=(home_notice_lists_items,), starts_hold=Hold.SUPPLEMENT,
+           applicant_period="open"),
     Action("receive_home_supplement", "收到补正材料", ReceiveHomeSupplement,
-           DECIDING, None, H, when=(on_hold(Hold.SUPPLEMENT),), ends_hold=Hold.SUPPLEMENT),
+           DECIDING, None, H, when=(on_hold(Hold.SUPPLEMENT),), ends_hold=Hold.SUPPLEMENT,
+           applicant_period="close"),
     Action("suspend", "中止办理", Suspend, DECIDING, None, H,
            when=(originals_in_hand, not_on_hold), checks=(reasons_given, legal_basis_given),
            starts_hold=Hold.SUSPENDED),
@@ -205,6 +212,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("complete", "办结", Complete, (S.DELIVERED,), S.COMPLETED, E),
     # The applicant may withdraw at either place, any time before the decision.
     Action("withdraw", "撤回", Withdraw, BEFORE_DECISION, S.WITHDRAWN, E),
+    # 视为撤回: the applicant let the 补正期限 run out; the side that asked closes the case.
+    Action("deem_withdrawn", "视为撤回", DeemWithdrawn,
+           (S.SUPPLEMENTING, *DECIDING), S.WITHDRAWN, E, when=(supplement_period_over,),
+           applicant_period="close"),
 )  # fmt: skip
 del W, H, E, S
 

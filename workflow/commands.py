@@ -255,6 +255,13 @@ class Withdraw(CaseCommand):
     reasons: tuple[str, ...] = field(default=("申请人申请撤回",), metadata=_REASONS)
 
 
+@dataclass(frozen=True, kw_only=True)
+class DeemWithdrawn(CaseCommand):
+    """视为撤回: the 补正期限 ran out without a supplement."""
+
+    reasons: tuple[str, ...] = field(default=("申请人逾期未补正，视为撤回申请",), metadata=_REASONS)
+
+
 # --- receipt -------------------------------------------------------------------------------
 
 

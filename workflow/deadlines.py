@@ -117,6 +117,13 @@ class TimeLeft:
         # Past 24:00 of the last day, but no working day since (a weekend right after it).
         return f"已超期 {self.days} 个工作日" if self.days else "已超期"
 
+    @property
+    def watch_text(self) -> str:
+        """The same for a period nobody is charged with (原件在途, 申请人补正期限)."""
+        if self.kind == "over":
+            return f"已超出预计 {self.days} 个工作日" if self.days else "已超出预计"
+        return "预计今日届满" if self.kind == "today" else f"预计剩余 {self.days} 个工作日"
+
 
 def time_left(cal: WorkCalendar, due_at: datetime, now: datetime) -> TimeLeft:
     """Whole working days left before `due_at` (today not counted), 今日到期 on the last

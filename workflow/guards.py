@@ -57,6 +57,8 @@ class CaseFacts:
     handed_in: tuple[Material, ...] = ()
     guide: GuideConfig | None = None
     hold: Hold | None = None  # time not counted while it lasts (workflow.holds)
+    # The applicant's 补正期限 has run out (the caller compares it with the time it acts at).
+    supplement_overdue: bool = False
 
 
 @dataclass(frozen=True)
@@ -151,6 +153,16 @@ def on_hold(kind: Hold) -> Guard:
 
     lasting.__name__ = f"on_hold_{kind.value}"
     return lasting
+
+
+def supplement_period_over(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    awaiting = facts.state is State.SUPPLEMENTING or facts.hold is Hold.SUPPLEMENT
+    if awaiting and facts.supplement_overdue:
+        return None
+    return Refusal(
+        "supplement.period_running",
+        "申请人补正期限尚未届满（或本件不在补正期间），不能视为撤回。",
+    )
 
 
 def home_notice_lists_items(facts: CaseFacts, attempt: Attempt) -> Refusal | None:

@@ -8,7 +8,6 @@ from typing import Any
 
 from .commands import MaterialIn
 from .delivery import DeliveryMethod
-from .holds import DEFAULT_SUPPLEMENT_DAYS
 from .stages import DEFAULT_LIMIT_DAYS, Stage
 
 GENERAL_DECISION = ("准予办理", "不予办理")
@@ -38,10 +37,6 @@ class MaterialSpec:
     agent: bool = False
 
 
-# The key of the applicant's 补正期限 among a guide's time_limits.
-SUPPLEMENT_LIMIT = "supplement"
-
-
 @dataclass(frozen=True)
 class GuideConfig:
     item: str
@@ -53,8 +48,6 @@ class GuideConfig:
     modes: tuple[str, ...] = ("proxy",)
     # What the decision is called: 准予办理 / 不予办理 unless the guide says otherwise.
     decision_labels: tuple[str, str] = GENERAL_DECISION
-    # Working days the applicant has to supplement after acceptance (补正期限).
-    supplement_days: int = DEFAULT_SUPPLEMENT_DAYS
 
     def decision_label(self, approve: bool) -> str:
         return self.decision_labels[0 if approve else 1]
@@ -64,6 +57,11 @@ class GuideConfig:
 
     def limit_days(self, stage: Stage) -> int:
         return self.limits[stage]
+
+    @property
+    def supplement_days(self) -> int:
+        """Working days the applicant has to supplement (补正期限), stated in the notice."""
+        return self.limits[Stage.SUPPLEMENT]
 
 
 def parse_config(front: Mapping[str, Any]) -> GuideConfig:
@@ -96,7 +94,6 @@ def parse_config(front: Mapping[str, Any]) -> GuideConfig:
         results=results,
         modes=tuple(str(m) for m in front.get("modes") or ("proxy",)),
         decision_labels=decision_labels(front.get("decision")),
-        supplement_days=int(limits_in.get(SUPPLEMENT_LIMIT, DEFAULT_SUPPLEMENT_DAYS)),
     )
 
 

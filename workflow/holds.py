@@ -49,6 +49,4 @@ PROCEDURE_LABELS: dict[SpecialProcedure, str] = {
     SpecialProcedure.PUBLICITY: "公示",
 }
 
-# Working days the applicant has to supplement after acceptance when the guide says nothing.
-DEFAULT_SUPPLEMENT_DAYS = 10
 MAX_HOLD_DAYS = 365

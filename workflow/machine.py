@@ -23,7 +23,7 @@ from .deadlines import DeadlineOp, deadline_changes
 from .guards import Attempt, CaseFacts, Guard, Refusal
 from .guide import Material, originals_required
 from .holds import Hold
-from .stages import stage_of
+from .stages import Stage, stage_of
 from .states import DECISION_STATES, FINAL_STATES, STATE_LABELS, Side, State
 
 
@@ -133,12 +133,28 @@ def _held(action: Action, state: State, originals_required: bool) -> tuple[Deadl
     return (DeadlineOp("pause" if action.starts_hold else "resume", stage),)
 
 
-def _moves(action: Action, source: State, target: State, required: bool) -> tuple[DeadlineOp, ...]:
+def _moves(
+    action: Action, facts: CaseFacts, target: State, required: bool
+) -> tuple[DeadlineOp, ...]:
+    source = facts.state
     if action.hands_over:
-        return _handed_over(source, required)
-    if action.starts_hold or action.ends_hold:
-        return _held(action, source, required)
-    return deadline_changes(source, target, required)
+        ops = _handed_over(source, required)
+    elif action.starts_hold or action.ends_hold:
+        ops = _held(action, source, required)
+    else:
+        ops = deadline_changes(source, target, required)
+    return ops + _applicant_period(action, facts, target)
+
+
+def _applicant_period(action: Action, facts: CaseFacts, target: State) -> tuple[DeadlineOp, ...]:
+    """The applicant's 补正期限 opens with a request to supplement and closes when the
+    supplement arrives or the case ends."""
+    running = facts.state is State.SUPPLEMENTING or facts.hold is Hold.SUPPLEMENT
+    if action.applicant_period == "open":
+        return (DeadlineOp("open", Stage.SUPPLEMENT),)
+    if running and (action.applicant_period == "close" or target in FINAL_STATES):
+        return (DeadlineOp("close", Stage.SUPPLEMENT),)
+    return ()
 
 
 def _hold_after(action: Action, facts: CaseFacts, target: State) -> Hold | None:
@@ -163,7 +179,7 @@ def fire(facts: CaseFacts, command: CaseCommand, side: Side) -> Outcome:
         action=action,
         source=facts.state,
         target=target,
-        deadlines=_moves(action, facts.state, target, required),
+        deadlines=_moves(action, facts, target, required),
         handed_in=added,
         originals_required=required,
         recorded=action.records(facts, command) if action.records else {},

@@ -17,6 +17,9 @@ class Stage(StrEnum):
     MAIL = "mail"  # window: mail the originals the guide asks to examine
     DECIDE = "decide"  # home: substantive review and decision (承诺时限)
     DELIVER = "deliver"  # home: deliver the result
+    # Watched, charged to nobody: the time is the post's or the applicant's.
+    TRANSIT = "transit"  # originals on the road, from mailing to arrival
+    SUPPLEMENT = "supplement"  # the applicant's 补正期限
 
 
 STAGE_OWNER: dict[Stage, Side] = {
@@ -25,7 +28,13 @@ STAGE_OWNER: dict[Stage, Side] = {
     Stage.MAIL: Side.WINDOW,
     Stage.DECIDE: Side.HOME,
     Stage.DELIVER: Side.HOME,
+    # Both sides watch; neither is late when it runs over (workflow.stages.UNCHARGED).
+    Stage.TRANSIT: Side.EITHER,
+    Stage.SUPPLEMENT: Side.EITHER,
 }
+
+# Stages whose running over is nobody's 超期: alerts tell the sides, reports leave them out.
+UNCHARGED: frozenset[Stage] = frozenset({Stage.TRANSIT, Stage.SUPPLEMENT})
 
 STAGE_LABELS: dict[Stage, str] = {
     Stage.FORWARD: "收件推送",
@@ -33,6 +42,8 @@ STAGE_LABELS: dict[Stage, str] = {
     Stage.MAIL: "原件寄递",
     Stage.DECIDE: "审查决定",
     Stage.DELIVER: "结果送达",
+    Stage.TRANSIT: "原件在途",
+    Stage.SUPPLEMENT: "申请人补正期限",
 }
 
 # Working days per stage when the item's guide says nothing (DOMAIN.md: forward within 1,
@@ -44,6 +55,8 @@ DEFAULT_LIMIT_DAYS: dict[Stage, int] = {
     Stage.ACCEPT: 2,
     Stage.MAIL: 1,
     Stage.DELIVER: 1,
+    Stage.TRANSIT: 3,
+    Stage.SUPPLEMENT: 10,
 }
 DEFAULT_PROMISED_DAYS = 20
 
@@ -55,6 +68,7 @@ _STAGE_OF_STATE: dict[State, Stage] = {
     State.IDENTITY_VERIFIED: Stage.FORWARD,
     State.RETURNED: Stage.FORWARD,
     State.FORWARDED: Stage.ACCEPT,
+    State.ORIGINALS_MAILED: Stage.TRANSIT,
     State.ORIGINALS_RECEIVED: Stage.DECIDE,
     State.APPROVED: Stage.DELIVER,
     State.REFUSED: Stage.DELIVER,
@@ -62,7 +76,8 @@ _STAGE_OF_STATE: dict[State, Stage] = {
 
 
 def stage_of(state: State, originals_required: bool) -> Stage | None:
-    """The stage running in `state`; None while no stage runs (originals in transit, done)."""
+    """The stage running in `state`; None while none runs (decided and delivered, done).
+    The applicant's 补正期限 runs beside a paused stage and is no state's."""
     if state is State.ACCEPTED:
         # With originals to examine, the window mails them first and the decision starts
         # when they arrive; otherwise the decision starts at acceptance.

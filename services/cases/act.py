@@ -67,7 +67,7 @@ def act(uow: UnitOfWork, command: CaseCommand, *, actor: Actor, now: datetime) -
         _check_version(command, case)
         guide = config_of(uow, case.guide_version_id or 0)
         try:
-            outcome = fire(case.facts(guide), command, side)
+            outcome = fire(case.facts(guide, now), command, side)
         except Refused as err:
             log.info(
                 "case.refused",

@@ -43,7 +43,7 @@ from tongban.workflow.modes import CaseMode
 from tongban.workflow.parties import AGENT_ROLE_LABELS
 from tongban.workflow.regions import province_of
 from tongban.workflow.roles import ROLE_LABELS, Role
-from tongban.workflow.stages import STAGE_LABELS
+from tongban.workflow.stages import STAGE_LABELS, UNCHARGED, Stage
 from tongban.workflow.states import FINAL_STATES, SIDE_LABELS, STATE_LABELS, Side, State
 
 from ..calendar.store import calendar_for
@@ -89,7 +89,7 @@ def _deadline_view(row: Deadline, now: datetime, cal: WorkCalendar) -> DeadlineV
         stage=row.stage.value,
         stage_label=STAGE_LABELS[row.stage],
         owner_side=row.owner_side.value,
-        owner_label=SIDE_LABELS[row.owner_side],
+        owner_label="不计入任何一方" if row.stage in UNCHARGED else SIDE_LABELS[row.owner_side],
         status=row.status.value,
         status_label=DEADLINE_STATUS_LABELS[row.status],
         started_at=row.started_at,
@@ -98,13 +98,17 @@ def _deadline_view(row: Deadline, now: datetime, cal: WorkCalendar) -> DeadlineV
         due_date=due_date(row.due_at) if row.due_at is not None else None,
         uncertain=row.uncertain,
         closed_at=row.closed_at,
-        alert=deadline_alert(row, now),
-        time_left=(
-            time_left(cal, row.due_at, now).text
-            if row.status is DeadlineStatus.RUNNING and row.due_at is not None
-            else None
-        ),
+        # Running over a watched period is nobody's 超期: no red mark, its own words.
+        alert=None if row.stage in UNCHARGED else deadline_alert(row, now),
+        time_left=_time_left(row, now, cal),
     )
+
+
+def _time_left(row: Deadline, now: datetime, cal: WorkCalendar) -> str | None:
+    if row.status is not DeadlineStatus.RUNNING or row.due_at is None:
+        return None
+    left = time_left(cal, row.due_at, now)
+    return left.watch_text if row.stage in UNCHARGED else left.text
 
 
 def _current_deadline(
@@ -274,7 +278,9 @@ def input_fields(command: type[CaseCommand]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(command) if f.name not in common)
 
 
-def _facts(c: Case, config: GuideConfig | None) -> CaseFacts:
+def _facts(
+    c: Case, config: GuideConfig | None, deadlines: Sequence[Deadline], now: datetime
+) -> CaseFacts:
     return CaseFacts(
         state=c.state,
         originals_required=c.originals_required,
@@ -289,6 +295,13 @@ def _facts(c: Case, config: GuideConfig | None) -> CaseFacts:
         ),
         guide=config,
         hold=c.hold,
+        supplement_overdue=any(
+            d.stage is Stage.SUPPLEMENT
+            and d.status is DeadlineStatus.RUNNING
+            and d.due_at is not None
+            and now >= d.due_at
+            for d in deadlines
+        ),
     )
 
 
@@ -354,7 +367,7 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
         state = c.state
         config = config_of(uow, c.guide_version_id) if c.guide_version_id else None
         handed_in = [m.code for m in c.materials]
-        actions = _actions(_facts(c, config), side)
+        actions = _actions(_facts(c, config, deadlines, now), side)
         detail = CaseDetail(
             case_no=c.case_no,
             version=c.version,

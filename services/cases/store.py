@@ -26,6 +26,7 @@ from tongban.workflow.guide import GuideConfig, Material
 from tongban.workflow.holds import Hold
 from tongban.workflow.identity import ApplicantKind, DocumentType
 from tongban.workflow.parties import AgentRole
+from tongban.workflow.stages import Stage
 from tongban.workflow.states import State
 
 from ..core.errors import StaleVersion
@@ -74,7 +75,7 @@ class StoredCase:
     deadlines: tuple[OpenDeadline, ...]
     materials: tuple[Material, ...]
 
-    def facts(self, guide: GuideConfig | None) -> CaseFacts:
+    def facts(self, guide: GuideConfig | None, now: datetime) -> CaseFacts:
         return CaseFacts(
             state=self.state,
             originals_required=self.originals_required,
@@ -86,6 +87,12 @@ class StoredCase:
             handed_in=self.materials,
             guide=guide,
             hold=self.hold,
+            supplement_overdue=any(
+                d.timing.stage is Stage.SUPPLEMENT
+                and d.timing.due_at is not None
+                and now >= d.timing.due_at
+                for d in self.deadlines
+            ),
         )
 
 
@@ -218,9 +225,11 @@ class CaseStore:
             "hold_until": move.hold_until,
         }
         with self._conflicts():
-            if self._explicit:
+            if not self._explicit:
+                return self._write_in_turn(ref | row, event, moved, opened, materials)
+            if len(moved) <= 1 and len(opened) <= 1:
                 return self._write_at_once(ref | row, event, moved, opened, materials)
-            return self._write_in_turn(ref | row, event, moved, opened, materials)
+            return self._write_in_transaction(ref | row, event, moved, opened, materials)
 
     def _write_at_once(
         self,
@@ -230,8 +239,8 @@ class CaseStore:
         opened: Sequence[NewDeadline],
         materials: Sequence[Material],
     ) -> bool:
-        # One statement of each kind at most: a transition closes, pauses or resumes one
-        # deadline and opens at most one (workflow.deadlines.deadline_changes).
+        # One statement of each kind at most: most transitions close, pause or resume one
+        # deadline and open at most one (workflow.deadlines.deadline_changes).
         assert len(moved) <= 1 and len(opened) <= 1
         stmt = self._s.write(moves=bool(moved), opens=bool(opened), hands_in=bool(materials))
         values |= {f"e_{k}": v for k, v in event.items()}
@@ -244,6 +253,26 @@ class CaseStore:
             values |= {f"m_{name}": [r[name] for r in rows] for name in MATERIAL_READ}
         cursor = self._run(stmt, values)
         return bool(cursor.fetchone()[0] == 1)
+
+    def _write_in_transaction(
+        self,
+        values: dict[str, Any],
+        event: Mapping[str, Any],
+        moved: Sequence[OpenDeadline],
+        opened: Sequence[NewDeadline],
+        materials: Sequence[Material],
+    ) -> bool:
+        """PostgreSQL, for the few actions that move two deadlines at once (a supplement
+        resumes its stage and closes the applicant's period): the plain statements inside
+        a transaction of their own."""
+        self._cursor.execute("BEGIN")
+        try:
+            written = self._write_in_turn(values, event, moved, opened, materials)
+        except BaseException:
+            self._cursor.execute("ROLLBACK")
+            raise
+        self._cursor.execute("COMMIT" if written else "ROLLBACK")
+        return written
 
     def _write_in_turn(
         self,

@@ -21,7 +21,7 @@ from tongban.models import AuditEvent, Case, Deadline, Department, Office, User
 from tongban.workflow.calendar import WorkCalendar
 from tongban.workflow.excluded import Excluded, Happened, excluded
 from tongban.workflow.roles import SIDE_ROLE
-from tongban.workflow.stages import STAGE_LABELS, Stage
+from tongban.workflow.stages import STAGE_LABELS, UNCHARGED, Stage
 from tongban.workflow.states import SIDE_LABELS
 
 from ..calendar.store import calendar_for
@@ -73,7 +73,8 @@ class StageRecord(WorkingTime):
 
     @property
     def late(self) -> bool:
-        return self.overdue_seconds > 0
+        # Originals on the road and the applicant's 补正期限 are nobody's 超期.
+        return self.overdue_seconds > 0 and Stage(self.stage) not in UNCHARGED
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -168,7 +169,10 @@ def _people(
     events: Sequence[AuditEvent], deadline: Deadline, unit_code: str, now: datetime
 ) -> tuple[Person, ...]:
     end = deadline.closed_at or now
-    role = SIDE_ROLE[deadline.owner_side].value
+    holder = SIDE_ROLE.get(deadline.owner_side)
+    if holder is None:
+        return ()  # a watched period (原件在途, 补正期限): nobody held it
+    role = holder.value
     counts: dict[tuple[int | None, str], int] = defaultdict(int)
     for e in events:
         if e.actor_id is None or e.role != role or e.unit != unit_code:

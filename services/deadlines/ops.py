@@ -155,8 +155,9 @@ def starting(
     return NewDeadline(
         timing=opened(stage, limit_days * SECONDS_PER_DAY, cal, now, share),
         owner_side=side,
-        office_id=office_id if side is Side.WINDOW else None,
-        department_id=department_id if side is Side.HOME else None,
+        # A stage both sides watch (原件在途, 申请人补正期限) names both units.
+        office_id=office_id if side is not Side.HOME else None,
+        department_id=department_id if side is not Side.WINDOW else None,
         started_at=now,
     )
 

@@ -34,11 +34,11 @@ import structlog
 from sqlalchemy import ColumnElement, Table, bindparam, select, tuple_, update
 from sqlalchemy.orm import Session
 
-from tongban.models import Alert, Case, Deadline, Department, Office, User
+from tongban.models import Alert, AuditEvent, Case, Deadline, Department, Office, User
 from tongban.workflow.calendar import SECONDS_PER_DAY, WorkCalendar, local_due
 from tongban.workflow.deadlines import DeadlineStatus
 from tongban.workflow.roles import Role
-from tongban.workflow.stages import STAGE_LABELS
+from tongban.workflow.stages import STAGE_LABELS, UNCHARGED, Stage
 from tongban.workflow.states import SIDE_LABELS
 
 from ..audit.chain import append_event
@@ -188,6 +188,8 @@ def _plan(
     now: datetime,
     escalation_seconds: int,
 ) -> _Plan:
+    if deadline.stage in UNCHARGED:
+        return _watch_plan(deadline, case, directory, session, cal, now)
     current = deadline.alert_level
     owed = owed_level(deadline, now, cal, escalation_seconds)
     if owed <= current:
@@ -250,6 +252,67 @@ def _plan(
             "skipped_levels": owed - current - 1,
         },
     )
+
+
+def _watch_plan(
+    deadline: Deadline,
+    case: _CaseRef,
+    directory: Directory,
+    session: Session,
+    cal: WorkCalendar,
+    now: datetime,
+) -> _Plan:
+    """A period nobody is charged with (原件在途, 申请人补正期限): both units that can see the
+    case hear of it, no supervisor, no escalation. Originals are news only once late; the
+    applicant's period is worth a reminder before it runs out, so the window can call."""
+    current = deadline.alert_level
+    owed = owed_level(deadline, now, cal, 0)
+    if owed <= current:
+        return _Plan(current, current, next_alert_after(deadline, current, cal, 0))
+    transit = deadline.stage is Stage.TRANSIT
+    next_at = next_alert_after(deadline, owed, cal, 0)
+    if owed == LEVEL_WARNED and transit:
+        return _Plan(current, owed, next_at)
+    units = [directory.offices.get(deadline.office_id or 0)]
+    if case.forwarded:  # the department sees the case only once it was forwarded
+        units.append(directory.departments.get(deadline.department_id or 0))
+    recipients = tuple(u.address for u in units if u is not None)
+    lines = [f"办件编号：{case.case_no}", f"预计期限：{local_due(deadline.due_at)}"]
+    if transit:
+        sent = _mailing(session, deadline.case_id)
+        headline = "原件寄递超出预计时间，尚未确认寄达"
+        lines += [
+            f"寄递企业：{sent.get('carrier') or '—'}，运单号：{sent.get('tracking_no') or '—'}",
+            "请收件窗口向寄递企业查询，办理地部门收到后及时确认寄达。在途时间不计入任何一方的办理时限。",
+        ]
+    elif owed == LEVEL_WARNED:
+        headline = "申请人补正期限将到，请提醒申请人补正"
+        lines.append("补正期间不计入办理时限。")
+    else:
+        headline = "申请人补正期限已届满，可视为撤回"
+        lines.append("申请人逾期未补正的，可作“视为撤回”处理并告知申请人。")
+    kind = "warning" if owed == LEVEL_WARNED else "overdue"
+    return _Plan(
+        old_level=current,
+        new_level=owed,
+        next_at=next_at,
+        kind=kind,
+        recipients=recipients,
+        subject=f"【{KIND_LABELS[kind]}】{case.case_no} {headline}",
+        body="\n".join(lines),
+        details={"stage": deadline.stage, "uncharged": True, "skipped_levels": 0},
+    )
+
+
+def _mailing(session: Session, case_id: int) -> dict[str, Any]:
+    """The carrier and tracking number the originals were mailed with."""
+    payload = session.scalar(
+        select(AuditEvent.payload)
+        .where(AuditEvent.case_id == case_id, AuditEvent.action == "mail_originals")
+        .order_by(AuditEvent.seq.desc())
+        .limit(1)
+    )
+    return dict(payload or {})
 
 
 _DEADLINES = cast(Table, Deadline.__table__)
@@ -360,15 +423,21 @@ def _lock_cases(session: Session, ids: Sequence[int], postgresql: bool) -> dict[
 class _CaseRef:
     case_no: str
     office_id: int  # the receiving window: its region's supervisors hear of every delay
+    forwarded: bool = True
 
 
 def _case_refs(session: Session, ids: Sequence[int]) -> dict[int, _CaseRef]:
     if not ids:
         return {}
     rows = session.execute(
-        select(Case.id, Case.case_no, Case.office_id).where(Case.id.in_(set(ids)))
+        select(Case.id, Case.case_no, Case.office_id, Case.forwarded_at).where(
+            Case.id.in_(set(ids))
+        )
     )
-    return {case_id: _CaseRef(case_no, office_id) for case_id, case_no, office_id in rows}
+    return {
+        case_id: _CaseRef(case_no, office_id, forwarded is not None)
+        for case_id, case_no, office_id, forwarded in rows
+    }
 
 
 def sweep(uow: UnitOfWork, *, now: datetime, batch: int | None = None) -> SweepReport:

@@ -34,6 +34,7 @@ from tongban.workflow.calendar import (
 )
 from tongban.workflow.deadlines import DeadlineStatus
 from tongban.workflow.roles import Role
+from tongban.workflow.states import Side
 
 from ..audit.chain import append_event
 from ..calendar.store import calendar_for
@@ -119,6 +120,14 @@ class UnitState:
         return self.alerted_at is not None and self.alerted_activity_at == self.last_activity_at
 
 
+# Work waiting on the unit itself: not the originals on the road or the applicant's 补正期限,
+# which name both units (owner_side "either").
+_HELD_BY = {
+    "office": Deadline.owner_side == Side.WINDOW,
+    "department": Deadline.owner_side == Side.HOME,
+}
+
+
 def _states(kind: str) -> Select[Any]:
     unit: Any = Office if kind == "office" else Department
     deadline_fk = Deadline.office_id if kind == "office" else Deadline.department_id
@@ -126,7 +135,7 @@ def _states(kind: str) -> Select[Any]:
     role = Role.CLERK.value if kind == "office" else Role.REVIEWER.value
     oldest = (
         select(func.min(Deadline.resumed_at))
-        .where(deadline_fk == unit.id, Deadline.status == DeadlineStatus.RUNNING)
+        .where(deadline_fk == unit.id, Deadline.status == DeadlineStatus.RUNNING, _HELD_BY[kind])
         .scalar_subquery()
     )
     login = select(func.max(User.last_login_at)).where(user_fk == unit.id).scalar_subquery()
@@ -260,7 +269,7 @@ def _alert_unit(
         return False
     deadline_fk = Deadline.office_id if state.kind == "office" else Deadline.department_id
     waiting = select(Deadline.case_id).where(
-        deadline_fk == state.id, Deadline.status == DeadlineStatus.RUNNING
+        deadline_fk == state.id, Deadline.status == DeadlineStatus.RUNNING, _HELD_BY[state.kind]
     )
     count = session.scalar(select(func.count()).select_from(waiting.subquery())) or 0
     sample_ids = list(session.scalars(waiting.order_by(Deadline.resumed_at).limit(_SAMPLE_CASES)))

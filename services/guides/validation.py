@@ -18,9 +18,9 @@ import yaml
 from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from tongban.workflow.delivery import DELIVERY_LABELS
-from tongban.workflow.guide import DECISION_KINDS, SUPPLEMENT_LIMIT
+from tongban.workflow.guide import DECISION_KINDS
 from tongban.workflow.modes import MODE_LABELS as CASE_MODE_LABELS
-from tongban.workflow.stages import Stage
+from tongban.workflow.stages import STAGE_LABELS, Stage
 
 SECTIONS = (
     "申请条件",
@@ -39,8 +39,6 @@ RESULT_LABELS = {method.value: label for method, label in DELIVERY_LABELS.items(
 STATUS_LABELS = {"complete": "正式指南", "default": "默认模板（待牵头单位补充完善）"}
 REQUIRED_LIMITS = (Stage.FORWARD, Stage.ACCEPT, Stage.DECIDE, Stage.DELIVER)
 LIMIT_STAGES = frozenset(stage.value for stage in Stage)
-# Besides the stages: the applicant's 补正期限 after acceptance (workflow.holds).
-LIMIT_KEYS = LIMIT_STAGES | {SUPPLEMENT_LIMIT}
 
 _TOP_REQUIRED = (
     "item",
@@ -342,8 +340,8 @@ def _check_limits(check: _Checker, at: Node, node: Node, value: Any) -> None:
         if stage.value not in keys:
             check.add(check.line(at), f"time_limits 缺少环节「{stage.value}」。")
     for key, (key_node, value_node) in keys.items():
-        if key not in LIMIT_KEYS:
-            options = "、".join([*(s.value for s in Stage), f"{SUPPLEMENT_LIMIT}（补正期限）"])
+        if key not in LIMIT_STAGES:
+            options = "、".join(f"{s.value}（{STAGE_LABELS[s]}）" for s in Stage)
             check.add(check.line(key_node), f"time_limits：未知环节「{key}」；可选：{options}。")
         else:
             check.positive_int(f"time_limits.{key}（工作日）", value_node, value[key])

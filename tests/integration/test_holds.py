@@ -7,32 +7,40 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from sqlalchemy import select
 
+from tongban.models import OutboxMessage
 from tongban.services.audit.chain import verify_chains
 from tongban.services.cases.queries import case_detail
 from tongban.services.cases.views import CaseDetail
 from tongban.services.core.errors import InvalidInput, TransitionError
 from tongban.services.core.runtime import Runtime
-from tongban.services.deadlines.accountability import case_accountability
+from tongban.services.deadlines.accountability import case_accountability, overdue_report
+from tongban.services.deadlines.sweeper import sweep
 from tongban.workflow.calendar import due_date, period_due
 from tongban.workflow.commands import (
     Accept,
     Approve,
+    DeemWithdrawn,
     EndSpecialProcedure,
     Forward,
+    MailOriginals,
     PassFormalReview,
     ReceiveHomeSupplement,
+    ReceiveOriginals,
     RequestHomeSupplement,
+    RequestSupplement,
     Resume,
     StartSpecialProcedure,
     Suspend,
     Terminate,
     VerifyIdentity,
 )
-from tongban.workflow.holds import DEFAULT_SUPPLEMENT_DAYS, SpecialProcedure
+from tongban.workflow.holds import SpecialProcedure
+from tongban.workflow.stages import DEFAULT_LIMIT_DAYS, Stage
 
-from ..deadline_support import calendar_of, do, open_deadline, receive_at, sh
-from ..world import World, build_world, card_application
+from ..deadline_support import all_alerts, calendar_of, do, open_deadline, receive_at, sh
+from ..world import World, build_world, card_application, diploma_application
 
 DECIDE_DAYS = 20  # the 2-21 guide's 承诺时限
 BASIS = "《社会保险经办条例》第十条"
@@ -145,7 +153,7 @@ def test_home_supplement_runs_against_the_applicants_period(world: World) -> Non
     do(world, RequestHomeSupplement, "reviewer.rs", no, asked, notice_items=["近期免冠照片"])
     detail = shown(world, "clerk.gc", no, asked)
     assert detail.hold is not None and detail.hold.label == "受理后补正"
-    assert detail.hold.until == period_due(cal, asked, DEFAULT_SUPPLEMENT_DAYS).instant
+    assert detail.hold.until == period_due(cal, asked, DEFAULT_LIMIT_DAYS[Stage.SUPPLEMENT]).instant
     assert open_deadline(rt, no).status == "paused"
     do(world, ReceiveHomeSupplement, "reviewer.rs", no, sh(2026, 3, 16, 10))
     assert open_deadline(rt, no).status == "running"
@@ -185,3 +193,90 @@ def test_holds_are_offered_only_while_deciding(world: World) -> None:
     do(world, Suspend, "reviewer.rs", no, sh(2026, 3, 10, 13), reasons=["x"], legal_basis=BASIS)
     held = {a.action for a in shown(world, "reviewer.rs", no, sh(2026, 3, 10, 14)).actions}
     assert held == {"resume", "terminate", "withdraw"}
+
+
+# --- watched periods: nobody is charged when they run over --------------------------------
+
+
+def test_originals_late_in_transit_alert_both_sides_and_blame_neither(world: World) -> None:
+    rt = world.rt
+    app = diploma_application()
+    no = receive_at(world, app, sh(2026, 3, 10, 8))
+    do(world, PassFormalReview, "clerk.cz", no, sh(2026, 3, 10, 8, 10))
+    do(world, VerifyIdentity, "clerk.cz", no, sh(2026, 3, 10, 8, 20),
+       document_number=app.applicant_id_number)  # fmt: skip
+    do(world, Forward, "clerk.cz", no, sh(2026, 3, 10, 8, 30))
+    do(world, Accept, "reviewer.gz", no, sh(2026, 3, 10, 10))
+    do(world, MailOriginals, "clerk.cz", no, sh(2026, 3, 10, 11),
+       carrier="中国邮政EMS", tracking_no="1100123456789")  # fmt: skip
+    transit = open_deadline(rt, no, Stage.TRANSIT)
+    # The guide says nothing: 3 working days on the road, Wed to Fri.
+    assert transit.due_at == sh(2026, 3, 14) and transit.owner_side == "either"
+    # No warning while on the road; once late, both units hear of it with the tracking number.
+    assert sweep(rt.uow(), now=sh(2026, 3, 13, 20)).recorded == 0
+    assert sweep(rt.uow(), now=sh(2026, 3, 16, 9)).alerts == {"overdue": 1}
+    (alert,) = all_alerts(rt)
+    assert alert.stage == "transit"
+    assert alert.recipients == ["office:CZ01", "department:GZ330106"]  # no supervisor
+    with rt.uow() as uow:
+        messages = uow.session.scalars(select(OutboxMessage)).all()
+        assert len(messages) == 2  # one per recipient
+        for message in messages:
+            assert "1100123456789" in message.body and "中国邮政EMS" in message.body
+            assert "不计入任何一方" in message.body
+    # Nobody's 超期: the accountability report has no row for it.
+    assert overdue_report(world.uow(), now=sh(2026, 3, 16, 9)).rows == ()
+    stages = case_accountability(world.uow(), no, now=sh(2026, 3, 16, 9)).stages
+    assert [(s.stage, s.late) for s in stages if s.stage == "transit"] == [("transit", False)]
+    # The case page says how far past the estimate, without a red mark.
+    shown_now = shown(world, "clerk.cz", no, sh(2026, 3, 16, 9))
+    current = next(d for d in shown_now.deadlines if d.stage == "transit")
+    assert (current.alert, current.owner_label) == (None, "不计入任何一方")
+    assert current.time_left == "已超出预计 1 个工作日"
+    # Arrival ends the transit and starts the decision.
+    do(world, ReceiveOriginals, "reviewer.gz", no, sh(2026, 3, 16, 15))
+    assert open_deadline(rt, no).stage == "decide"
+
+
+def test_a_supplement_period_that_runs_out_may_be_deemed_withdrawn(world: World) -> None:
+    rt = world.rt
+    no = receive_at(world, diploma_application(), sh(2026, 3, 10, 9))
+    asked = sh(2026, 3, 10, 10)
+    do(world, RequestSupplement, "clerk.cz", no, asked, notice_items=["学历证书原件"])
+    period = open_deadline(rt, no, Stage.SUPPLEMENT)
+    assert period.due_at == period_due(calendar_of(rt), asked, 10).instant == sh(2026, 3, 25)
+    # Reminded before it runs out; the department has not seen the case, so only the window.
+    assert sweep(rt.uow(), now=period.warn_at).alerts == {"warning": 1}
+    assert all_alerts(rt)[-1].recipients == ["office:CZ01"]
+    with pytest.raises(TransitionError) as early:
+        do(world, DeemWithdrawn, "clerk.cz", no, sh(2026, 3, 24, 17))
+    assert early.value.code == "supplement.period_running"
+    names = {a.action for a in shown(world, "clerk.cz", no, sh(2026, 3, 24, 17)).actions}
+    assert "deem_withdrawn" not in names
+    assert sweep(rt.uow(), now=sh(2026, 3, 25, 9)).alerts == {"overdue": 1}
+    names = {a.action for a in shown(world, "clerk.cz", no, sh(2026, 3, 25, 9)).actions}
+    assert "deem_withdrawn" in names
+    view = do(world, DeemWithdrawn, "clerk.cz", no, sh(2026, 3, 25, 9))
+    assert view.state == "withdrawn"
+    detail = shown(world, "clerk.cz", no, sh(2026, 3, 25, 10))
+    assert all(d.status == "closed" for d in detail.deadlines)
+    assert detail.history[-1].reasons == ["申请人逾期未补正，视为撤回申请"]
+    # The window's clock was paused the whole time; the applicant's period is nobody's 超期.
+    assert overdue_report(world.uow(), now=sh(2026, 3, 25, 10)).rows == ()
+
+
+def test_the_department_may_deem_its_own_supplement_request_withdrawn(world: World) -> None:
+    rt = world.rt
+    no = accepted(world, sh(2026, 3, 10, 10))
+    do(world, RequestHomeSupplement, "reviewer.rs", no, sh(2026, 3, 10, 11),
+       notice_items=["近期免冠照片"])  # fmt: skip
+    period = open_deadline(rt, no, Stage.SUPPLEMENT)
+    # Once forwarded, both the window and the department are reminded.
+    assert sweep(rt.uow(), now=period.warn_at).alerts == {"warning": 1}
+    assert all_alerts(rt)[-1].recipients == ["office:GC01", "department:RS320102"]
+    assert period.due_at is not None
+    view = do(world, DeemWithdrawn, "reviewer.rs", no, period.due_at + timedelta(hours=9))
+    assert view.state == "withdrawn"
+    detail = shown(world, "reviewer.rs", no, period.due_at + timedelta(hours=10))
+    assert detail.hold is None and all(d.status == "closed" for d in detail.deadlines)
+    assert detail.excluded[0].ended_at == period.due_at + timedelta(hours=9)

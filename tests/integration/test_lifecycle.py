@@ -135,6 +135,7 @@ def test_full_lifecycle_with_originals(world: World) -> None:
         ("forward", "closed"),
         ("accept", "closed"),
         ("mail", "closed"),
+        ("transit", "closed"),
         ("decide", "closed"),
         ("deliver", "closed"),
     ]
@@ -169,9 +170,10 @@ def test_supplement_pauses_and_resumes_the_forward_clock(world: World) -> None:
         act(world, RequestSupplement, "clerk.cz", no, notice_items=[" "])
     assert err.value.code == "supplement.notice_empty"
     act(world, RequestSupplement, "clerk.cz", no, notice_items=["学历证书原件"])
-    assert clocks(world, no) == [("forward", "paused")]
+    # The window's clock stops and the applicant's 补正期限 runs.
+    assert clocks(world, no) == [("forward", "paused"), ("supplement", "running")]
     act(world, Supplement, "clerk.cz", no, materials=[MaterialIn("chsi_report")])
-    assert clocks(world, no) == [("forward", "running")]
+    assert clocks(world, no) == [("forward", "running"), ("supplement", "closed")]
     assert events(world, no)[-1] == ("supplement", "supplementing", "received")
 
 

@@ -17,6 +17,7 @@ from tongban.workflow.commands import (
     CaseCommand,
     Complete,
     Decline,
+    DeemWithdrawn,
     Deliver,
     FailIdentity,
     Forward,
@@ -162,9 +163,28 @@ def test_supplement_requires_a_one_time_notice_and_pauses_the_deadline() -> None
         fire(CaseFacts(State.RECEIVED), RequestSupplement(case_no=NO, notice_items=()), Side.WINDOW)
     assert err.value.code == "supplement.notice_empty"
     out = fire(CaseFacts(State.RECEIVED), good(RequestSupplement), Side.WINDOW)
-    assert out.deadlines == (DeadlineOp("pause", Stage.FORWARD),)
+    # The window's clock stops; the applicant's 补正期限 starts.
+    assert out.deadlines == (
+        DeadlineOp("pause", Stage.FORWARD),
+        DeadlineOp("open", Stage.SUPPLEMENT),
+    )
     back = fire(CaseFacts(State.SUPPLEMENTING), good(Supplement), Side.WINDOW)
-    assert back.deadlines == (DeadlineOp("resume", Stage.FORWARD),)
+    assert back.deadlines == (
+        DeadlineOp("resume", Stage.FORWARD),
+        DeadlineOp("close", Stage.SUPPLEMENT),
+    )
+    # Declined while waiting: both end.
+    gone = fire(CaseFacts(State.SUPPLEMENTING), good(Decline), Side.WINDOW)
+    assert gone.deadlines == (
+        DeadlineOp("close", Stage.FORWARD),
+        DeadlineOp("close", Stage.SUPPLEMENT),
+    )
+    # 视为撤回 only once the period has run out.
+    with pytest.raises(Refused) as early:
+        fire(CaseFacts(State.SUPPLEMENTING), good(DeemWithdrawn), Side.WINDOW)
+    assert early.value.code == "supplement.period_running"
+    late = CaseFacts(State.SUPPLEMENTING, supplement_overdue=True)
+    assert fire(late, good(DeemWithdrawn), Side.WINDOW).target is State.WITHDRAWN
 
 
 def test_delivery_method_must_match_the_side() -> None:
@@ -297,10 +317,13 @@ def test_deadline_changes_follow_stage_owners() -> None:
         DeadlineOp("close", Stage.ACCEPT),
         DeadlineOp("open", Stage.MAIL),
     )
+    # Mailed originals are on the road (watched, nobody's), then the decision starts.
     assert deadline_changes(State.ACCEPTED, State.ORIGINALS_MAILED, True) == (
         DeadlineOp("close", Stage.MAIL),
+        DeadlineOp("open", Stage.TRANSIT),
     )
     assert deadline_changes(State.ORIGINALS_MAILED, State.ORIGINALS_RECEIVED, True) == (
+        DeadlineOp("close", Stage.TRANSIT),
         DeadlineOp("open", Stage.DECIDE),
     )
     assert stage_of(State.ACCEPTED, False) is Stage.DECIDE
