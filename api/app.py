@@ -105,7 +105,7 @@ def create_app(rt: Runtime, *, clock: Callable[[], datetime] = _utcnow) -> FastA
     )
     app.state.rt = rt
     app.state.clock = clock
-    app.state.tokens = Tokens(rt.key)
+    app.state.tokens = Tokens(rt.session_secret)
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)

@@ -46,13 +46,19 @@ def load_audit_key(settings: Settings) -> AuditKey:
     )
 
 
+def write_secret_file(path: Path) -> None:
+    """A new random 32-byte secret, hex, in a file only its owner can read or write (0600
+    whatever the umask; never over an existing file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+
+
 def ensure_audit_key(settings: Settings) -> AuditKey:
     """The configured key, or a new one written to the key file (0600)."""
     if settings.audit_key or settings.audit_key_file.exists():
         return load_audit_key(settings)
-    path: Path = settings.audit_key_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_hex(32) + "\n")
+    write_secret_file(settings.audit_key_file)
     return load_audit_key(settings)
