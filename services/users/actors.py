@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Row, Select, bindparam, select
 
@@ -60,17 +60,18 @@ ACTOR_COLUMNS = (
     User.region_code,
     User.active,
 )
+_S = TypeVar("_S", bound="Select[*tuple[Any, ...]]")
 _ACTOR_FIELDS = tuple(c.key for c in ACTOR_COLUMNS if c.key != "active")
 
 
-def actor_joins(stmt: Select[Any]) -> Select[Any]:
+def actor_joins(stmt: _S) -> _S:
     """`stmt` (which selects from users) joined with what ACTOR_COLUMNS read."""
     return stmt.outerjoin(Office, Office.id == User.office_id).outerjoin(
         Department, Department.id == User.department_id
     )
 
 
-def actor_from_row(row: Row[Any]) -> Actor:
+def actor_from_row(row: Row[*tuple[Any, ...]]) -> Actor:
     mapping = row._mapping
     return Actor(**{name: mapping[name] for name in _ACTOR_FIELDS})
 

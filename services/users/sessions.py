@@ -58,9 +58,8 @@ def open_session(
     token = secrets.token_urlsafe(32)
     token_hash = hash_token(token)
     expires_at = now + timedelta(hours=settings.session_lifetime_hours)
-    table = UserSession.__table__
     session_id = conn.execute(
-        insert(table)
+        insert(UserSession)
         .values(
             token_hash=token_hash,
             user_id=user_id,
@@ -70,25 +69,24 @@ def open_session(
             revoked_at=None,
             address=(address or None) and address[:64],
         )
-        .returning(table.c.id)
+        .returning(UserSession.id)
     ).scalar_one()
     return token, SessionInfo(session_id, user_id, token_hash, now, now, expires_at)
 
 
-_table = UserSession.__table__
 _BY_TOKEN = actor_joins(
     select(
-        _table.c.id.label("session_id"),
-        _table.c.last_seen_at,
-        _table.c.expires_at,
-        _table.c.revoked_at,
-        _table.c.created_at,
+        UserSession.id.label("session_id"),
+        UserSession.last_seen_at,
+        UserSession.expires_at,
+        UserSession.revoked_at,
+        UserSession.created_at,
         *ACTOR_COLUMNS,
-    ).join(User, User.id == _table.c.user_id)
-).where(_table.c.token_hash == bindparam("token_hash"))
+    ).join(User, User.id == UserSession.user_id)
+).where(UserSession.token_hash == bindparam("token_hash"))
 _TOUCH = (
-    update(_table)
-    .where(_table.c.id == bindparam("session_id"))
+    update(UserSession)
+    .where(UserSession.id == bindparam("session_id"))
     .values(last_seen_at=bindparam("now"))
 )
 
@@ -129,8 +127,8 @@ def revoke_session(uow: UnitOfWork, token_hash: str, *, now: datetime) -> None:
     """Sign-out: the session stops working at once."""
     with uow:
         uow.connection.execute(
-            update(_table)
-            .where(_table.c.token_hash == token_hash, _table.c.revoked_at.is_(None))
+            update(UserSession)
+            .where(UserSession.token_hash == token_hash, UserSession.revoked_at.is_(None))
             .values(revoked_at=now)
         )
         uow.commit()
@@ -141,17 +139,31 @@ def revoke_user_sessions(
 ) -> int:
     """Revoke every live session of a user (but `keep`), in the caller's transaction."""
     stmt = (
-        update(_table)
+        update(UserSession)
         .where(
-            _table.c.user_id == user_id,
-            _table.c.revoked_at.is_(None),
-            _table.c.expires_at > now,
+            UserSession.user_id == user_id,
+            UserSession.revoked_at.is_(None),
+            UserSession.expires_at > now,
         )
         .values(revoked_at=now)
     )
     if keep is not None:
-        stmt = stmt.where(_table.c.id != keep)
+        stmt = stmt.where(UserSession.id != keep)
     return conn.execute(stmt).rowcount
+
+
+def revoke_all_sessions(uow: UnitOfWork, *, username: str, now: datetime) -> int:
+    """End every live session of a user (an administrator's decision)."""
+    with uow:
+        user_id = uow.connection.execute(
+            select(User.id).where(User.username == username)
+        ).scalar_one_or_none()
+        if user_id is None:
+            raise NotFound(f"用户名：「{username}」不存在。", code="user.not_found")
+        revoked = revoke_user_sessions(uow.connection, user_id, now=now)
+        uow.commit()
+    log.info("sessions.revoked", username=username, revoked=revoked)
+    return revoked
 
 
 @dataclass(frozen=True)
@@ -175,7 +187,9 @@ def list_sessions(uow: UnitOfWork, *, username: str, now: datetime) -> list[Sess
         if user_id is None:
             raise NotFound(f"用户名：「{username}」不存在。", code="user.not_found")
         rows = uow.connection.execute(
-            select(_table).where(_table.c.user_id == user_id).order_by(_table.c.id.desc())
+            select(UserSession.__table__)
+            .where(UserSession.user_id == user_id)
+            .order_by(UserSession.id.desc())
         ).all()
     return [
         SessionRow(

@@ -62,10 +62,9 @@ def _wait_text(seconds: int) -> str:
 
 def check(conn: Connection, keys: Sequence[Key], now: datetime) -> None:
     """Throttled when any key is waiting out a back-off or a lock (one indexed read)."""
-    table = SignInThrottle.__table__
     rows = conn.execute(
-        select(table.c.key, table.c.blocked_until, table.c.failures).where(
-            table.c.key.in_([k.key for k in keys])
+        select(SignInThrottle.key, SignInThrottle.blocked_until, SignInThrottle.failures).where(
+            SignInThrottle.key.in_([k.key for k in keys])
         )
     ).all()
     by_key = {k.key: k for k in keys}
@@ -91,8 +90,26 @@ def check(conn: Connection, keys: Sequence[Key], now: datetime) -> None:
     raise Throttled(message, code="auth.locked" if locked else "auth.throttled", retry_after=wait)
 
 
-def _upsert(conn: Connection) -> type[pg_insert] | type[sqlite_insert]:
-    return pg_insert if conn.dialect.name == "postgresql" else sqlite_insert
+def _count_failure(
+    conn: Connection, key: str, now: datetime, forget_before: datetime
+) -> tuple[int, int]:
+    """Add one failure to `key` (starting over when the last is older than forget_before);
+    the new count and the lock episodes so far."""
+    t = SignInThrottle
+    row = {"key": key, "failures": 1, "last_failure_at": now, "blocked_until": None, "locks": 0}
+    set_ = {
+        "failures": case((t.last_failure_at < forget_before, 1), else_=t.failures + 1),
+        "last_failure_at": now,
+    }
+    if conn.dialect.name == "postgresql":
+        pg = pg_insert(t).values(**row)
+        pg_stmt = pg.on_conflict_do_update(index_elements=[t.key], set_=set_)
+        failures, locks = conn.execute(pg_stmt.returning(t.failures, t.locks)).one()
+        return failures, locks
+    lite = sqlite_insert(t).values(**row)
+    lite_stmt = lite.on_conflict_do_update(index_elements=[t.key], set_=set_)
+    failures, locks = conn.execute(lite_stmt.returning(t.failures, t.locks)).one()
+    return failures, locks
 
 
 def record_failure(
@@ -100,23 +117,9 @@ def record_failure(
     *, username: str, address: str | None,
 ) -> None:  # fmt: skip
     """Count a failure against each key; set its back-off or lock; alert on a new lock."""
-    table = SignInThrottle.__table__
     window = timedelta(minutes=settings.signin_lock_minutes)
-    forget_before = now - window
     for key in keys:
-        insert = _upsert(conn)(table).values(
-            key=key.key, failures=1, last_failure_at=now, blocked_until=None, locks=0
-        )
-        stmt = insert.on_conflict_do_update(
-            index_elements=[table.c.key],
-            set_={
-                "failures": case(
-                    (table.c.last_failure_at < forget_before, 1), else_=table.c.failures + 1
-                ),
-                "last_failure_at": now,
-            },
-        ).returning(table.c.failures, table.c.locks)
-        failures, locks = conn.execute(stmt).one()
+        failures, locks = _count_failure(conn, key.key, now, now - window)
         if failures < key.free:
             continue
         if failures >= key.lock:
@@ -125,8 +128,8 @@ def record_failure(
             blocked_until = now + FIRST_BACKOFF * (1 << min(failures - key.free, 20))
         newly_locked = failures == key.lock
         conn.execute(
-            update(table)
-            .where(table.c.key == key.key)
+            update(SignInThrottle)
+            .where(SignInThrottle.key == key.key)
             .values(blocked_until=blocked_until, locks=locks + (1 if newly_locked else 0))
         )
         if newly_locked:
@@ -172,5 +175,4 @@ def _alert(
 
 def forget(conn: Connection, username: str) -> None:
     """A successful sign-in: the username's failures are forgotten (not the address's)."""
-    table = SignInThrottle.__table__
-    conn.execute(delete(table).where(table.c.key == f"user:{username}"[:200]))
+    conn.execute(delete(SignInThrottle).where(SignInThrottle.key == f"user:{username}"[:200]))
