@@ -109,7 +109,7 @@ def create_app(rt: Runtime, *, clock: Callable[[], datetime] = _utcnow) -> FastA
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, hsts=production)
     # RequestContext writes the one access line per request (with request id and user);
     # uvicorn's own access logger would add a second, unbound one.
     logging.getLogger("uvicorn.access").disabled = True
