@@ -24,14 +24,19 @@ class AuditKey:
         object.__setattr__(self, "key_id", fingerprint)
 
 
-def _parse_key(text: str, where: str) -> AuditKey:
+def parse_secret(text: str, where: str, what: str) -> bytes:
+    """A hex secret of at least 16 bytes, or ConfigurationError naming `where` and `what`."""
     try:
         secret = bytes.fromhex(text.strip())
     except ValueError:
-        raise ConfigurationError(f"{where}：审计密钥应为十六进制字符串。") from None
+        raise ConfigurationError(f"{where}：{what}应为十六进制字符串。") from None
     if len(secret) < 16:
-        raise ConfigurationError(f"{where}：审计密钥太短（至少16字节，即32个十六进制字符）。")
-    return AuditKey(secret)
+        raise ConfigurationError(f"{where}：{what}太短（至少16字节，即32个十六进制字符）。")
+    return secret
+
+
+def _parse_key(text: str, where: str) -> AuditKey:
+    return AuditKey(parse_secret(text, where, "审计密钥"))
 
 
 def load_audit_key(settings: Settings) -> AuditKey:

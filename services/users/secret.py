@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from ..audit.keys import write_secret_file
+from ..audit.keys import parse_secret, write_secret_file
 from ..core.config import Settings
 from ..core.errors import ConfigurationError
 
@@ -25,22 +25,12 @@ def session_secret_path(settings: Settings) -> Path:
     return settings.audit_key_file.with_name(SESSION_SECRET_FILE)
 
 
-def _parse(text: str, where: str) -> bytes:
-    try:
-        secret = bytes.fromhex(text.strip())
-    except ValueError:
-        raise ConfigurationError(f"{where}：会话密钥应为十六进制字符串。") from None
-    if len(secret) < 16:
-        raise ConfigurationError(f"{where}：会话密钥太短（至少16字节，即32个十六进制字符）。")
-    return secret
-
-
 def load_session_secret(settings: Settings) -> bytes:
     if settings.session_secret:
-        return _parse(settings.session_secret, "TONGBAN_SESSION_SECRET")
+        return parse_secret(settings.session_secret, "TONGBAN_SESSION_SECRET", "会话密钥")
     path = session_secret_path(settings)
     if path.exists():
-        return _parse(path.read_text(encoding="utf-8"), str(path))
+        return parse_secret(path.read_text(encoding="utf-8"), str(path), "会话密钥")
     raise ConfigurationError(
         f"未配置会话密钥：请设置 TONGBAN_SESSION_SECRET，或运行 `tongban init` 生成 {path}。",
         code="config.session_secret_missing",

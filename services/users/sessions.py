@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 import structlog
-from sqlalchemy import Connection, bindparam, insert, select, update
+from sqlalchemy import Connection, bindparam, delete, insert, select, update
 
 from tongban.models import User, UserSession
 
@@ -28,6 +28,9 @@ log = structlog.get_logger("tongban.session")
 MAX_TOKEN_CHARS = 1024
 # Last-seen is written when it is older than this: reading pages writes once a minute.
 TOUCH_EVERY = timedelta(minutes=1)
+# Ended sessions are kept this long after their absolute end (`users sessions` lists them),
+# then deleted when the user next signs in.
+KEEP_ENDED = timedelta(days=30)
 
 
 def hash_token(token: str) -> str:
@@ -54,7 +57,13 @@ class SignedIn:
 def open_session(
     conn: Connection, settings: Settings, *, user_id: int, now: datetime, address: str | None
 ) -> tuple[str, SessionInfo]:
-    """A new session in the caller's transaction."""
+    """A new session in the caller's transaction; the user's sessions that ended more than
+    KEEP_ENDED ago are deleted."""
+    conn.execute(
+        delete(UserSession).where(
+            UserSession.user_id == user_id, UserSession.expires_at < now - KEEP_ENDED
+        )
+    )
     token = secrets.token_urlsafe(32)
     token_hash = hash_token(token)
     expires_at = now + timedelta(hours=settings.session_lifetime_hours)

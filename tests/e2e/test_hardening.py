@@ -13,25 +13,11 @@ from tongban.workflow.commands import has_text, name_problem
 
 from ..world import World, diploma_application
 from .conftest import Http, problem_of, register
+from .test_api import _diploma_body
 
 Clients = Any
 
 INVISIBLE = "\u200b \u200c\u200d\ufeff\u3000\u2060"
-
-
-def _diploma_body(**over: Any) -> dict[str, Any]:
-    app = diploma_application()
-    body: dict[str, Any] = {
-        "item_code": app.item_code,
-        "department_code": app.department_code,
-        "applicant_kind": app.applicant_kind,
-        "applicant_name": app.applicant_name,
-        "applicant_id_number": app.applicant_id_number,
-        "delivery_preference": app.delivery_preference,
-        "delivery_address": app.delivery_address,
-        "materials": [{"code": m.code} for m in app.materials],
-    }
-    return body | over
 
 
 def _secured(r: Any, *, no_store: bool = True) -> None:

@@ -82,6 +82,15 @@ def _bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def _web_sign_in(web: Http, username: str) -> None:
+    page = LOGIN.search(web.get("/login").text)
+    assert page
+    r = web.post(
+        "/login", data={"username": username, "password": DEMO_PASSWORD, "login_token": page[1]}
+    )
+    assert r.status_code == 303, r.text
+
+
 # --- throttling ----------------------------------------------------------------------------
 
 
@@ -283,6 +292,19 @@ def test_a_session_ends_8_hours_after_sign_in_however_busy(client: Http, clock: 
     assert "8小时" in detail["detail"]
 
 
+def test_sessions_ended_a_month_ago_are_deleted_at_the_next_sign_in(
+    world: World, client: Http, clock: Clock
+) -> None:
+    _sign_in(client, "clerk.cz", DEMO_PASSWORD)
+    clock.advance(days=20)
+    _sign_in(client, "clerk.cz", DEMO_PASSWORD)
+    clock.advance(days=11)  # the first ended 30 days 16 hours ago, the second 10 days 16 hours
+    _sign_in(client, "clerk.cz", DEMO_PASSWORD)
+    with world.uow() as uow:
+        created = uow.session.scalars(select(UserSession.created_at).order_by(UserSession.id))
+        assert list(created) == [T0 + timedelta(days=20), T0 + timedelta(days=31)]
+
+
 def test_a_request_is_one_read_and_last_seen_is_written_once_a_minute(
     world: World, client: Http, clock: Clock
 ) -> None:
@@ -316,12 +338,7 @@ def test_sign_out_revokes_the_bearer_token_and_the_cookie(site: FastAPI, client:
     # The workbench: the cookie kept from before sign-out no longer works.
     web = Http(site)
     try:
-        page = LOGIN.search(web.get("/login").text)
-        assert page
-        web.post(
-            "/login",
-            data={"username": "clerk.cz", "password": DEMO_PASSWORD, "login_token": page[1]},
-        )
+        _web_sign_in(web, "clerk.cz")
         cookie = web.cookies[SESSION_COOKIE]
         csrf = CSRF.search(web.get("/").text)
         assert csrf
@@ -375,12 +392,7 @@ def test_users_change_their_own_password(client: Http) -> None:
 def test_the_workbench_password_page(site: FastAPI) -> None:
     web = Http(site)
     try:
-        page = LOGIN.search(web.get("/login").text)
-        assert page
-        web.post(
-            "/login",
-            data={"username": "clerk.cz", "password": DEMO_PASSWORD, "login_token": page[1]},
-        )
+        _web_sign_in(web, "clerk.cz")
         form = web.get("/password")
         assert form.status_code == 200 and "修改密码" in form.text
         csrf = CSRF.search(form.text)
