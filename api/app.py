@@ -105,11 +105,11 @@ def create_app(rt: Runtime, *, clock: Callable[[], datetime] = _utcnow) -> FastA
     )
     app.state.rt = rt
     app.state.clock = clock
-    app.state.tokens = Tokens(rt.key)
+    app.state.tokens = Tokens(rt.session_secret)
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
-    app.add_middleware(RequestContext)
+    app.add_middleware(RequestContext, hsts=production)
     # RequestContext writes the one access line per request (with request id and user);
     # uvicorn's own access logger would add a second, unbound one.
     logging.getLogger("uvicorn.access").disabled = True

@@ -5,7 +5,7 @@ The ones that do no I/O are `async def`, although nothing in them awaits: FastAP
 every sync dependency to the threadpool, one handoff each, and on a loaded server those
 handoffs cost the event loop more than the route itself.
 
-`current_actor` is `async` on purpose: FastAPI awaits it in the request's own task, so the
+`current_session` is `async` on purpose: FastAPI awaits it in the request's own task, so the
 `user` it binds into the structlog context is copied into the threadpool where the sync
 route and the services then run (a sync dependency would bind in a throwaway thread
 context). The database read itself goes to the threadpool.
@@ -14,6 +14,7 @@ context). The database read itself goes to the threadpool.
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated
 
@@ -24,9 +25,15 @@ from starlette.concurrency import run_in_threadpool
 from tongban.services.core.errors import Unauthenticated
 from tongban.services.core.runtime import Runtime
 from tongban.services.core.uow import UnitOfWork
-from tongban.services.users.actors import Actor, load_actor
+from tongban.services.users.actors import Actor
+from tongban.services.users.sessions import (
+    MAX_TOKEN_CHARS,
+    SessionInfo,
+    authenticate,
+    hash_token,
+)
 
-from .security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Claims, Tokens
+from .security import CSRF_FIELD, CSRF_HEADER, SESSION_COOKIE, Tokens
 
 SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -75,18 +82,20 @@ def _bearer(request: Request) -> str | None:
     return token.strip()
 
 
-async def session_claims(request: Request, tokens: TokensDep) -> Claims:
-    """The session of this request: a bearer token first, else the session cookie."""
+def session_token(request: Request) -> tuple[str, bool] | None:
+    """The request's session token (a bearer token first, else the cookie) and whether it
+    came in the cookie; None when there is neither."""
     token = _bearer(request)
     if token is not None:
-        return tokens.read(token)
+        return token, False
     cookie = request.cookies.get(SESSION_COOKIE)
-    if cookie:
-        return tokens.read(cookie, via_cookie=True)
-    raise Unauthenticated("请先登录。", code="auth.required")
+    return (cookie, True) if cookie else None
 
 
-SessionDep = Annotated[Claims, Depends(session_claims)]
+def client_address(request: Request) -> str | None:
+    """The client's address as the server sees it (behind a reverse proxy, run uvicorn
+    with --forwarded-allow-ips so that this is the client's, not the proxy's)."""
+    return request.client.host if request.client else None
 
 
 async def _csrf_given(request: Request) -> str | None:
@@ -100,19 +109,49 @@ async def _csrf_given(request: Request) -> str | None:
     return None
 
 
-async def current_actor(
-    request: Request, rt: RuntimeDep, claims: SessionDep, tokens: TokensDep
-) -> Actor:
-    """The signed-in, still active user; a cookie-borne change must carry the CSRF token."""
-    if claims.via_cookie and request.method not in SAFE_METHODS:
-        tokens.check_csrf(claims, await _csrf_given(request))
-    actor = await run_in_threadpool(load_actor, rt.uow(), claims.username)
+@dataclass(frozen=True)
+class Signed:
+    """The request's live session and its user."""
+
+    actor: Actor
+    session: SessionInfo
+
+
+async def current_session(
+    request: Request, rt: RuntimeDep, tokens: TokensDep, now: NowDep
+) -> Signed:
+    """The live session of this request and its still active user: one joined read. A
+    cookie-borne change must carry the CSRF token."""
+    found = session_token(request)
+    if found is None:
+        raise Unauthenticated("请先登录。", code="auth.required")
+    token, via_cookie = found
+    if len(token) > MAX_TOKEN_CHARS:
+        raise Unauthenticated("登录凭证无效，请重新登录。", code="auth.invalid")
+    token_hash = hash_token(token)
+    if via_cookie and request.method not in SAFE_METHODS:
+        tokens.check_csrf(token_hash, await _csrf_given(request))
+    actor, session = await run_in_threadpool(authenticate, rt.uow(), token_hash, now=now)
     structlog.contextvars.bind_contextvars(user=actor.username)
     request.state.user = actor.username
-    return actor
+    return Signed(actor, session)
+
+
+SignedDep = Annotated[Signed, Depends(current_session)]
+
+
+async def current_actor(signed: SignedDep) -> Actor:
+    return signed.actor
 
 
 CurrentActor = Annotated[Actor, Depends(current_actor)]
+
+
+async def session_info(signed: SignedDep) -> SessionInfo:
+    return signed.session
+
+
+SessionDep = Annotated[SessionInfo, Depends(session_info)]
 
 
 async def form_fields(request: Request) -> dict[str, list[str]]:

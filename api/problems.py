@@ -32,6 +32,7 @@ STATUS_OF_KIND: dict[str, int] = {
     "forbidden": 403,
     "invalid": 422,
     "unauthenticated": 401,
+    "throttled": 429,
 }
 
 TITLES: dict[int, str] = {
@@ -44,6 +45,7 @@ TITLES: dict[int, str] = {
     413: "请求内容过大",
     415: "不支持的内容类型",
     422: "输入有误",
+    429: "尝试过于频繁",
     500: "系统内部错误",
     503: "服务暂不可用",
 }
@@ -115,13 +117,23 @@ def _page_error(request: Request, status: int, message: str, code: str) -> Respo
     return render_error(request, status=status, message=message, code=code)
 
 
+def retry_headers(exc: DomainError) -> dict[str, str]:
+    """Retry-After for an error that says when to try again (a throttled sign-in)."""
+    retry_after = exc.extra.get("retry_after")
+    return {"Retry-After": str(retry_after)} if isinstance(retry_after, int) else {}
+
+
 async def domain_error_handler(request: Request, exc: Exception) -> Response:
     assert isinstance(exc, DomainError)
     status = STATUS_OF_KIND.get(exc.kind, 422)
     log.info("request.refused", code=exc.code, status=status, path=request.url.path)
     if _is_page(request):
-        return _page_error(request, status, exc.message, exc.code)
-    headers = {"WWW-Authenticate": 'Bearer realm="tongban"'} if status == 401 else None
+        page = _page_error(request, status, exc.message, exc.code)
+        page.headers.update(retry_headers(exc))
+        return page
+    headers = retry_headers(exc)
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="tongban"'
     return problem(
         request,
         status=status,

@@ -189,6 +189,7 @@ def _server(url: str, key: str, workers: int) -> Iterator[int]:
         **os.environ,
         "TONGBAN_DATABASE_URL": url,
         "TONGBAN_AUDIT_KEY": key,
+        "TONGBAN_SESSION_SECRET": key[::-1],
         "TONGBAN_LOG_LEVEL": "WARNING",
         "TONGBAN_ENV": "production",
     }
@@ -241,7 +242,9 @@ def run_http_bench(
     with pg_schema(url, "tb_bench_http") as schema:
         key = secrets.token_hex(32)
         database = schema_url(url, schema)
-        rt = open_runtime(Settings(database_url=database, audit_key=key), init=True)
+        rt = open_runtime(
+            Settings(database_url=database, audit_key=key, session_secret=key[::-1]), init=True
+        )
         try:
             actors = prepare(rt)
             drive(rt, actors, 5, first=990_000)  # warm up

@@ -8,6 +8,7 @@ from .case import Case, CaseCounter, CaseMaterial
 from .catalog import GuideVersion, Item
 from .deadline import Deadline
 from .org import Department, DepartmentItem, Office, User
+from .sessions import SignInThrottle, UserSession
 
 __all__ = [
     "Alert",
@@ -26,6 +27,8 @@ __all__ = [
     "Office",
     "OutboxMessage",
     "Setting",
+    "SignInThrottle",
     "UnitActivity",
     "User",
+    "UserSession",
 ]

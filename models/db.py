@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Any
 
 from alembic import command
@@ -54,8 +55,26 @@ def _begin(conn: Connection) -> None:
         driver.execute("BEGIN")
 
 
+def _private_sqlite_file(database: str | None) -> None:
+    """Create a SQLite database file readable by its owner only (0600) before SQLite does
+    (it would follow the umask, usually 0644). SQLite gives its -wal and -shm files the
+    database file's mode."""
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    try:
+        fd = os.open(database, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    except FileExistsError:
+        return
+    except OSError:
+        return  # a folder that does not exist: SQLite's own error says it better
+    os.fchmod(fd, 0o600)
+    os.close(fd)
+
+
 def make_engine(url: str, **kwargs: Any) -> Engine:
     parsed = make_url(url)
+    if parsed.get_backend_name() == "sqlite":
+        _private_sqlite_file(parsed.database)
     if parsed.get_backend_name() == "postgresql":
         # psycopg 3 is the driver we install (a bare postgresql:// would ask for psycopg2).
         if parsed.drivername == "postgresql":

@@ -144,6 +144,7 @@ def fresh_runtime(backend: str, folder: Path) -> Iterator[Runtime]:
     settings = Settings(
         database_url=f"sqlite:///{folder / 'tongban.db'}",
         audit_key=secrets.token_hex(32),
+        session_secret=secrets.token_hex(32),
         audit_key_file=folder / "audit.key",
     )
     schema = None

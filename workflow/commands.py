@@ -9,6 +9,7 @@ every API body is built from here and names fields the way people read them.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field, fields
 from typing import Any
 
@@ -327,10 +328,42 @@ def audit_payload(command: CaseCommand) -> dict[str, Any]:
     return out
 
 
+def has_text(value: str) -> bool:
+    """Whether `value` shows anything: not only spaces (of any width) and invisible format
+    characters (zero-width space and joiners, byte-order mark, direction marks)."""
+    return any(not c.isspace() and unicodedata.category(c) != "Cf" for c in value)
+
+
+# Bidirectional controls: they reorder what is displayed (a name that reads one way and is
+# stored another), so no name may carry them.
+BIDI_CONTROLS = frozenset(
+    "\u061c\u200e\u200f\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"
+)
+
+
+def name_problem(value: str) -> str | None:
+    """What is wrong with a person's or a company's name, or None."""
+    if any(c in BIDI_CONTROLS for c in value):
+        return "含有文字方向控制字符（会让显示的文字与实际不同），请删除后重新输入。"
+    if not has_text(value):
+        return "请填写姓名或名称（不能只有空格或不可见字符）。"
+    return None
+
+
+def names_given(app: Application) -> list[tuple[str, str, str]]:
+    """The names an application carries, as (field, Chinese label, value)."""
+    out = [("applicant_name", "申请人", app.applicant_name)]
+    if app.legal_representative:
+        out.append(("legal_representative", "法定代表人", app.legal_representative))
+    if app.agent is not None:
+        out.append(("agent.name", "代理人姓名", app.agent.name))
+    return out
+
+
 def reasons_of(command: CaseCommand) -> tuple[str, ...]:
-    """The reasons a command gives, trimmed, empty ones dropped."""
+    """The reasons a command gives, trimmed; those showing nothing dropped."""
     given: tuple[str, ...] = getattr(command, "reasons", ())
-    return tuple(r.strip() for r in given if r.strip())
+    return tuple(r.strip() for r in given if has_text(r))
 
 
 def field_labels() -> dict[str, str]:

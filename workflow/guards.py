@@ -26,6 +26,7 @@ from .commands import (
     WithLegalBasis,
     WithOptionalReasons,
     WithReasons,
+    has_text,
 )
 from .delivery import DELIVERY_SIDE, DeliveryMethod
 from .guide import GuideConfig, Material, MaterialsInvalid, check_materials, missing_materials
@@ -84,7 +85,8 @@ Guard = Callable[[CaseFacts, Attempt], Refusal | None]
 
 
 def _has_text(values: tuple[str, ...]) -> bool:
-    return any(v.strip() for v in values)
+    """Some value shows something (a reason of zero-width spaces is no reason)."""
+    return any(has_text(v) for v in values)
 
 
 # --- conditions on the case ----------------------------------------------------------------
@@ -122,7 +124,7 @@ def reasons_given(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
 def legal_basis_given(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
     cmd = attempt.command
     assert isinstance(cmd, WithLegalBasis)
-    if cmd.legal_basis.strip():
+    if has_text(cmd.legal_basis):
         return None
     return Refusal(
         "transition.basis_required",

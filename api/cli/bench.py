@@ -1,4 +1,4 @@
-"""`tongban bench transitions|deadlines|http`: benchmarks that print figures."""
+"""`tongban bench transitions|deadlines|http|signin`: benchmarks that print figures."""
 
 from __future__ import annotations
 
@@ -9,6 +9,7 @@ import typer
 
 from tongban.benchmarks.deadlines import run_deadlines_bench
 from tongban.benchmarks.http import run_http_bench
+from tongban.benchmarks.signin import run_signin_bench
 from tongban.benchmarks.transitions import run_transitions_bench
 from tongban.services.core.logs import configure_logging
 
@@ -58,3 +59,13 @@ def bench_http(
         postgres_url=postgres, workers=workers, cases=cases, concurrency=concurrency,
         out=sys.stdout,
     )  # fmt: skip
+
+
+@bench_app.command("signin")
+def bench_signin(
+    rounds: Annotated[int, typer.Option(min=1, help="Sign-ins of each kind.")] = 20,
+) -> None:
+    """Sign-in time for a known username with a wrong password, an unknown username and the
+    right password: the first two must be indistinguishable."""
+    configure_logging(level="WARNING")
+    run_signin_bench(rounds=rounds, out=sys.stdout)

@@ -14,6 +14,7 @@ from .guides import guides_app
 from .report import report_app
 from .serve import serve
 from .setup import demo, init, user_add
+from .users import users_app
 from .worker import worker
 
 app = typer.Typer(
@@ -21,9 +22,10 @@ app = typer.Typer(
 )
 app.command()(init)
 app.command()(demo)
-app.command("user-add")(user_add)
+app.command("user-add", hidden=True)(user_add)  # the earlier name of `users add`
 app.command()(serve)
 app.command()(worker)
+app.add_typer(users_app, name="users")
 app.add_typer(audit_app, name="audit")
 app.add_typer(catalog_app, name="catalog")
 app.add_typer(departments_app, name="departments")

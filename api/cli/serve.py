@@ -12,6 +12,7 @@ from uvicorn.supervisors import Multiprocess
 from tongban.services.core.errors import DomainError
 from tongban.services.deadlines.scheduler import start_sweeper
 from tongban.services.demo import load_demo
+from tongban.services.users.secret import ensure_session_secret
 
 from ..app import create_app
 from .common import fail, now, runtime
@@ -49,6 +50,7 @@ def serve(
     """
     try:
         with runtime(init=True) as rt:
+            ensure_session_secret(rt.settings)  # before the workers read it
             if demo_data:
                 load_demo(rt.uow(), now=now())
             if not no_sweeper:

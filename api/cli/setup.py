@@ -12,6 +12,7 @@ from tongban.services.core.errors import DomainError
 from tongban.services.demo import DEMO_PASSWORD, USERS, load_demo
 from tongban.services.guides.store import load_guides
 from tongban.services.users.accounts import create_user
+from tongban.services.users.secret import ensure_session_secret
 
 from .common import fail, now, runtime
 
@@ -23,9 +24,11 @@ def init(
     ] = None,
     admin_name: Annotated[str, typer.Option(help="Display name of the admin.")] = "系统管理员",
 ) -> None:
-    """Create or upgrade the database, create the audit key, load catalog and guides."""
+    """Create or upgrade the database, create the audit key and the session secret (files
+    0600, when not given in the environment), load catalog and guides."""
     try:
         with runtime(init=True) as rt:
+            ensure_session_secret(rt.settings)
             catalog = load_catalog(rt.uow())
             guides = load_guides(rt.uow(), now=now())
             typer.echo(f"数据库已升级至最新版本：{rt.settings.database_url}")

@@ -38,3 +38,12 @@ class SessionOut(BaseModel):
     expires_at: datetime
     csrf_token: str
     user: MeOut
+
+
+class PasswordChangeIn(Input):
+    current_password: Password
+    new_password: Password
+
+
+class PasswordChangeOut(BaseModel):
+    other_sessions_revoked: int = Field(description="Your other sessions, now signed out.")

@@ -19,19 +19,27 @@ from pydantic import BaseModel, ValidationError
 from tongban.services.cases import queries
 from tongban.services.cases.act import act as act_on
 from tongban.services.cases.receive import receive
-from tongban.services.core.errors import DomainError
+from tongban.services.core.errors import DomainError, InvalidInput
 from tongban.services.core.runtime import Runtime
-from tongban.services.users.accounts import sign_in
+from tongban.services.users.accounts import change_password, sign_in
 from tongban.services.users.actors import Actor
 from tongban.workflow.actions import EVENT_LABELS
 from tongban.workflow.roles import Role
 
-from ..deps import CurrentActor, FormDep, NowDep, RuntimeDep, SessionDep, TokensDep
+from ..deps import (
+    CurrentActor,
+    FormDep,
+    NowDep,
+    RuntimeDep,
+    SessionDep,
+    TokensDep,
+    client_address,
+)
 from ..http.actions import action_named
 from ..http.bodies import NO_CONTROL, RegisterIn, application_of, body_of, command_of
-from ..http.schemas import SessionIn
-from ..http.session import secure_cookies, set_session_cookie
-from ..problems import STATUS_OF_KIND, describe, validation_errors
+from ..http.schemas import PasswordChangeIn, SessionIn
+from ..http.session import end_session, set_session_cookie
+from ..problems import STATUS_OF_KIND, describe, retry_headers, validation_errors
 from ..security import LOGIN_COOKIE, LOGIN_FIELD, LOGIN_MAX_AGE, SESSION_COOKIE, Tokens
 from .render import render
 
@@ -93,27 +101,79 @@ def login(
     try:
         tokens.check_login(request.cookies.get(LOGIN_COOKIE), _first(form, LOGIN_FIELD))
         body = SessionIn(username=username, password=_first(form, "password"))
-        actor = sign_in(rt.uow(), username=body.username, password=body.password, now=now)
+        signed = sign_in(
+            rt.uow(),
+            username=body.username,
+            password=body.password,
+            now=now,
+            address=client_address(request),
+        )
     except ValidationError:
         return _login_form(
             request, tokens, status=422, username=username, message="请填写用户名和密码。"
         )
     except DomainError as err:
-        return _login_form(
+        page = _login_form(
             request, tokens, status=_status(err), username=username, message=err.message
         )
-    token, _claims = tokens.issue(actor.username)
+        page.headers.update(retry_headers(err))
+        return page
     response = RedirectResponse("/", status_code=303)
-    set_session_cookie(response, token, tokens, secure=secure_cookies(rt))
+    set_session_cookie(response, signed.token, rt)
     response.delete_cookie(LOGIN_COOKIE, path="/login", httponly=True, samesite="lax")
     return response
 
 
 @router.post("/logout")
-def logout(actor: CurrentActor) -> Response:
+def logout(request: Request, actor: CurrentActor, rt: RuntimeDep, now: NowDep) -> Response:
+    """Sign out: the session is revoked, not only its cookie cleared."""
+    end_session(request, rt, now)
     response = RedirectResponse("/login", status_code=303)
     response.delete_cookie(SESSION_COOKIE, path="/", httponly=True, samesite="lax")
     return response
+
+
+@router.get("/password")
+def password_page(
+    request: Request, actor: CurrentActor, session: SessionDep, tokens: TokensDep
+) -> Response:
+    return render(request, "password.html", me=actor, csrf=tokens.csrf_token(session))
+
+
+@router.post("/password")
+def password_change(
+    request: Request,
+    form: FormDep,
+    actor: CurrentActor,
+    session: SessionDep,
+    tokens: TokensDep,
+    rt: RuntimeDep,
+    now: NowDep,
+) -> Response:
+    """Change one's own password; the person's other sessions are signed out."""
+    csrf = tokens.csrf_token(session)
+    new, again = _first(form, "new_password"), _first(form, "new_password_again")
+    try:
+        if new != again:
+            raise InvalidInput("确认新密码：与新密码不一致。", field="new_password_again")
+        body = PasswordChangeIn(current_password=_first(form, "current_password"), new_password=new)
+        revoked = change_password(
+            rt.uow(),
+            actor=actor,
+            session_id=session.id,
+            current=body.current_password,
+            new=body.new_password,
+            now=now,
+        )
+    except ValidationError as err:
+        return render(
+            request, "password.html", me=actor, csrf=csrf, status=422, message=_invalid(err)
+        )
+    except DomainError as err:
+        return render(
+            request, "password.html", me=actor, csrf=csrf, status=_status(err), message=err.message
+        )
+    return render(request, "password.html", me=actor, csrf=csrf, done=True, revoked=revoked)
 
 
 # --- inbox ---------------------------------------------------------------------------------

@@ -24,14 +24,19 @@ class AuditKey:
         object.__setattr__(self, "key_id", fingerprint)
 
 
-def _parse_key(text: str, where: str) -> AuditKey:
+def parse_secret(text: str, where: str, what: str) -> bytes:
+    """A hex secret of at least 16 bytes, or ConfigurationError naming `where` and `what`."""
     try:
         secret = bytes.fromhex(text.strip())
     except ValueError:
-        raise ConfigurationError(f"{where}：审计密钥应为十六进制字符串。") from None
+        raise ConfigurationError(f"{where}：{what}应为十六进制字符串。") from None
     if len(secret) < 16:
-        raise ConfigurationError(f"{where}：审计密钥太短（至少16字节，即32个十六进制字符）。")
-    return AuditKey(secret)
+        raise ConfigurationError(f"{where}：{what}太短（至少16字节，即32个十六进制字符）。")
+    return secret
+
+
+def _parse_key(text: str, where: str) -> AuditKey:
+    return AuditKey(parse_secret(text, where, "审计密钥"))
 
 
 def load_audit_key(settings: Settings) -> AuditKey:
@@ -46,13 +51,19 @@ def load_audit_key(settings: Settings) -> AuditKey:
     )
 
 
+def write_secret_file(path: Path) -> None:
+    """A new random 32-byte secret, hex, in a file only its owner can read or write (0600
+    whatever the umask; never over an existing file)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    os.fchmod(fd, 0o600)
+    with os.fdopen(fd, "w", encoding="utf-8") as handle:
+        handle.write(secrets.token_hex(32) + "\n")
+
+
 def ensure_audit_key(settings: Settings) -> AuditKey:
     """The configured key, or a new one written to the key file (0600)."""
     if settings.audit_key or settings.audit_key_file.exists():
         return load_audit_key(settings)
-    path: Path = settings.audit_key_file
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-    with os.fdopen(fd, "w", encoding="utf-8") as handle:
-        handle.write(secrets.token_hex(32) + "\n")
+    write_secret_file(settings.audit_key_file)
     return load_audit_key(settings)

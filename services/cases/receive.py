@@ -15,7 +15,13 @@ import structlog
 from tongban.workflow.actions import RECEIVE
 from tongban.workflow.availability import Availability, availability, online_from
 from tongban.workflow.calendar import SHANGHAI
-from tongban.workflow.commands import AgentIn, Application
+from tongban.workflow.commands import (
+    AgentIn,
+    Application,
+    has_text,
+    name_problem,
+    names_given,
+)
 from tongban.workflow.delivery import DeliveryMethod
 from tongban.workflow.guide import (
     GuideConfig,
@@ -58,8 +64,12 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
         raise ScopeDenied("只有收件窗口人员可以登记收件。")
     app = application
     kind = _applicant_kind(app.applicant_kind)
-    if not app.applicant_name.strip():
+    if not has_text(app.applicant_name):
         raise InvalidInput("申请人：请填写申请人姓名或单位名称。", field="applicant_name")
+    for name_field, label, value in names_given(app):
+        problem = name_problem(value)
+        if problem is not None:
+            raise InvalidInput(f"{label}：{problem}", field=name_field)
     applicant = _applicant(kind, app)
     day = now.astimezone(SHANGHAI).date()
     agent = _agent(kind, applicant, app, day)

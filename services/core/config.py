@@ -17,6 +17,11 @@ class Settings(BaseSettings):
     # generates that file (mode 0600) when neither exists.
     audit_key: str | None = None
     audit_key_file: Path = Path("tongban-audit.key")
+    # The secret that signs CSRF and sign-in form tokens, hex; never derived from the audit
+    # key. When unset, read from `session_secret_file` (default: tongban-session.key beside
+    # the audit key file), which `tongban init` creates (mode 0600) when neither exists.
+    session_secret: str | None = None
+    session_secret_file: Path | None = None
     # "production" logs JSON whatever the terminal; "development" logs for people on a TTY.
     env: str = "development"
     log_level: str = "INFO"
@@ -25,6 +30,21 @@ class Settings(BaseSettings):
     allow_default_guides: bool = True
     # Threads per server process for blocking request handlers (database work).
     request_threads: int = Field(default=4, ge=1, le=64)
+
+    # --- sign-in and sessions ---
+    # A session ends after this many minutes without a request, and this many hours after
+    # sign-in whatever happens.
+    session_idle_minutes: int = Field(default=30, ge=1)
+    session_lifetime_hours: int = Field(default=8, ge=1)
+    # Failed sign-ins per username and per client address: after `*_free` failures each one
+    # doubles the wait before the next try (2 s, 4 s, 8 s ...); at `*_lock` failures the
+    # username or address is locked for `signin_lock_minutes` and the admin is alerted.
+    # Failures older than `signin_lock_minutes` are forgotten.
+    signin_user_free: int = Field(default=5, ge=1)
+    signin_user_lock: int = Field(default=10, ge=2)
+    signin_address_free: int = Field(default=20, ge=1)
+    signin_address_lock: int = Field(default=50, ge=2)
+    signin_lock_minutes: int = Field(default=15, ge=1)
 
     # --- deadlines (办理时限) and alerts ---
     # Share of a stage's working time after which it warns (预警), e.g. 0.75; default 2/3.

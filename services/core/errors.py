@@ -9,7 +9,7 @@ class DomainError(Exception):
     """An error a person can act on: `code` is stable, `message` says what and what to do."""
 
     code = "domain.error"
-    kind = "invalid"  # not_found | conflict | forbidden | invalid | unauthenticated
+    kind = "invalid"  # not_found | conflict | forbidden | invalid | unauthenticated | throttled
 
     def __init__(
         self, message: str, *, code: str | None = None, field: str | None = None, **extra: Any
@@ -49,6 +49,13 @@ class ScopeDenied(DomainError):
 class Unauthenticated(DomainError):
     code = "auth.failed"
     kind = "unauthenticated"
+
+
+class Throttled(DomainError):
+    """Too many failed sign-ins: try again after `retry_after` seconds (in `extra`)."""
+
+    code = "auth.throttled"
+    kind = "throttled"
 
 
 class InvalidInput(DomainError):

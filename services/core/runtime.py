@@ -20,6 +20,7 @@ from ..audit.keys import AuditKey, ensure_audit_key, load_audit_key
 from ..calendar.store import CalendarCache
 from ..cases.statements import Statements
 from ..guides.store import GuideConfigs
+from ..users.secret import load_session_secret
 from .config import Settings
 from .uow import UnitOfWork
 
@@ -37,11 +38,20 @@ class Runtime:
     calendars: CalendarCache = field(default_factory=CalendarCache)
     guides: GuideConfigs = field(default_factory=GuideConfigs)
     sweeper: Sweeper | None = None  # the in-process deadline sweeper, when one runs
+    # The session secret (CSRF and sign-in form tokens), read when first needed: a worker
+    # that serves no pages never needs it. `tongban init` creates its file.
+    loaded_session_secret: bytes | None = None
     # The share of a stage's time after which it warns (预警), as the exact fraction meant.
     warning_share: Fraction = field(init=False)
 
     def __post_init__(self) -> None:
         self.warning_share = share_of(self.settings.warning_share)
+
+    @property
+    def session_secret(self) -> bytes:
+        if self.loaded_session_secret is None:
+            self.loaded_session_secret = load_session_secret(self.settings)
+        return self.loaded_session_secret
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self)

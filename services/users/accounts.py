@@ -1,49 +1,25 @@
-"""Users: creation and password sign-in (scrypt hashes)."""
+"""Users: creation, password sign-in (throttled, Argon2id), password changes and resets,
+disabling and enabling; every change that ends a user's trust revokes their sessions."""
 
 from __future__ import annotations
 
-import hashlib
-import hmac
-import secrets
+from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import select
+import structlog
+from sqlalchemy import bindparam, select, update
 
 from tongban.models import Department, Office, User
-from tongban.workflow.roles import Role
+from tongban.workflow.roles import ROLE_LABELS, Role
 
-from ..core.errors import Conflict, InvalidInput, Unauthenticated
+from ..core.errors import Conflict, InvalidInput, NotFound, Unauthenticated
 from ..core.uow import UnitOfWork
-from .actors import Actor, actor_of
+from . import throttle
+from .actors import ACTOR_COLUMNS, Actor, actor_from_row, actor_joins, actor_of
+from .passwords import NOBODY_HASH, hash_password, verify_password
+from .sessions import SignedIn, open_session, revoke_user_sessions
 
-_N, _R, _P = 2**14, 8, 1
-
-
-# A hash of a random password nobody knows. Checked against when the username is unknown
-# or disabled, so that such a sign-in costs one scrypt like a wrong password does and the
-# answer time does not tell which usernames exist (it answered in 4 ms instead of 120).
-_NOBODY_HASH = (
-    "scrypt$16384$ac1603e861d573efd9a3e5bd6672b89a$496a4cd60212e99df721792bfb4d57000fa9d1298366"
-    "c20e2023db277a8e9b18d0da97f4fc5d1186c4c497f2b2b0ccc3dba7d9f45dcfd3fdf6beea191a6861ae"
-)
-
-
-def hash_password(password: str) -> str:
-    salt = secrets.token_bytes(16)
-    digest = hashlib.scrypt(password.encode(), salt=salt, n=_N, r=_R, p=_P)
-    return f"scrypt${_N}${salt.hex()}${digest.hex()}"
-
-
-def check_password(password: str, stored: str) -> bool:
-    try:
-        scheme, n, salt, digest = stored.split("$")
-    except ValueError:
-        return False
-    if scheme != "scrypt":
-        return False
-    got = hashlib.scrypt(password.encode(), salt=bytes.fromhex(salt), n=int(n), r=_R, p=_P)
-    return hmac.compare_digest(got.hex(), digest)
-
+log = structlog.get_logger("tongban.users")
 
 MIN_PASSWORD = 8
 # The most common passwords in published leak lists (and the words people reach for
@@ -121,14 +97,136 @@ def create_user(
     return actor
 
 
-def sign_in(uow: UnitOfWork, *, username: str, password: str, now: datetime) -> Actor:
+_FOR_SIGN_IN = actor_joins(select(*ACTOR_COLUMNS, User.password_hash)).where(
+    User.username == bindparam("username")
+)
+
+
+def sign_in(
+    uow: UnitOfWork, *, username: str, password: str, now: datetime, address: str | None = None
+) -> SignedIn:
+    """Check the password and open a session.
+
+    A username or address waiting out a back-off or a lock is refused (Throttled) before
+    any hash. Otherwise exactly one Argon2 verification runs, against a dummy hash when
+    the user is unknown or disabled, outside any transaction; then one short transaction
+    counts the failure, or opens the session, forgets the username's failures and, for a
+    scrypt hash, stores its Argon2id replacement.
+    """
+    settings = uow.rt.settings
+    keys = throttle.keys_for(settings, username, address)
+    with uow.reading():
+        throttle.check(uow.connection, keys, now)
+        row = uow.connection.execute(_FOR_SIGN_IN, {"username": username}).one_or_none()
+    known = row if row is not None and row.active else None
+    verified = verify_password(password, known.password_hash if known else NOBODY_HASH)
+    if known is None or not verified.matches:
+        with uow:
+            throttle.record_failure(
+                uow.connection, uow.session, settings, keys, now,
+                username=username, address=address,
+            )  # fmt: skip
+            uow.commit()
+        log.info("signin.failed", username=username[:64], address=address)
+        raise Unauthenticated("用户名或密码不正确。")
+    values: dict[str, object] = {"last_login_at": now}
+    if verified.needs_rehash:
+        values["password_hash"] = hash_password(password)
     with uow:
-        user = uow.session.scalars(select(User).where(User.username == username)).first()
-        known = user if user is not None and user.active else None
-        matches = check_password(password, known.password_hash if known else _NOBODY_HASH)
-        if known is None or not matches:
-            raise Unauthenticated("用户名或密码不正确。")
-        known.last_login_at = now
-        actor = actor_of(known)
+        conn = uow.connection
+        throttle.forget(conn, username)
+        conn.execute(update(User).where(User.id == known.user_id).values(**values))
+        token, session = open_session(
+            conn, settings, user_id=known.user_id, now=now, address=address
+        )
         uow.commit()
-    return actor
+    log.info("signin", username=username, address=address, rehashed=verified.needs_rehash)
+    return SignedIn(actor_from_row(known), token, session)
+
+
+def _user_id(uow: UnitOfWork, username: str) -> int:
+    found = uow.connection.execute(
+        select(User.id).where(User.username == username)
+    ).scalar_one_or_none()
+    if found is None:
+        raise NotFound(f"用户名：「{username}」不存在。", code="user.not_found")
+    return found
+
+
+def change_password(
+    uow: UnitOfWork, *, actor: Actor, session_id: int, current: str, new: str, now: datetime
+) -> int:
+    """The signed-in user changes their own password: the current one is checked, the new
+    one meets the policy; their other sessions are revoked (this one goes on). Returns how
+    many were revoked."""
+    with uow.reading():
+        stored = uow.connection.execute(
+            select(User.password_hash).where(User.id == actor.user_id)
+        ).scalar_one()
+    if not verify_password(current, stored).matches:
+        raise InvalidInput("当前密码：不正确。", field="current_password")
+    check_password_policy(actor.username, new)
+    if current == new:
+        raise InvalidInput("新密码：不能与当前密码相同。", field="new_password")
+    new_hash = hash_password(new)
+    with uow:
+        conn = uow.connection
+        conn.execute(update(User).where(User.id == actor.user_id).values(password_hash=new_hash))
+        revoked = revoke_user_sessions(conn, actor.user_id, now=now, keep=session_id)
+        uow.commit()
+    log.info("password.changed", username=actor.username, sessions_revoked=revoked)
+    return revoked
+
+
+def reset_password(uow: UnitOfWork, *, username: str, password: str, now: datetime) -> int:
+    """An administrator sets a new password: every session of the user is revoked and the
+    username's failed sign-ins forgotten. Returns how many sessions were revoked."""
+    check_password_policy(username, password)
+    new_hash = hash_password(password)
+    with uow:
+        conn = uow.connection
+        user_id = _user_id(uow, username)
+        conn.execute(update(User).where(User.id == user_id).values(password_hash=new_hash))
+        revoked = revoke_user_sessions(conn, user_id, now=now)
+        throttle.forget(conn, username)
+        uow.commit()
+    log.info("password.reset", username=username, sessions_revoked=revoked)
+    return revoked
+
+
+def set_active(uow: UnitOfWork, *, username: str, active: bool, now: datetime) -> int:
+    """Disable or enable a user. Disabling revokes every session, so enabling again
+    revives none of them. Returns how many sessions were revoked."""
+    with uow:
+        conn = uow.connection
+        user_id = _user_id(uow, username)
+        conn.execute(update(User).where(User.id == user_id).values(active=active))
+        revoked = 0 if active else revoke_user_sessions(conn, user_id, now=now)
+        uow.commit()
+    log.info("user.enabled" if active else "user.disabled", username=username, revoked=revoked)
+    return revoked
+
+
+@dataclass(frozen=True)
+class UserRow:
+    username: str
+    display_name: str
+    role: Role
+    role_label: str
+    unit: str
+    active: bool
+    last_login_at: datetime | None
+
+
+def list_users(uow: UnitOfWork) -> list[UserRow]:
+    with uow.reading():
+        rows = uow.connection.execute(
+            actor_joins(select(*ACTOR_COLUMNS, User.last_login_at)).order_by(User.username)
+        ).all()
+    out = []
+    for row in rows:
+        actor = actor_from_row(row)
+        label = ROLE_LABELS[actor.role]
+        out.append(UserRow(actor.username, actor.display_name, actor.role, label, actor.unit,
+                           row.active, row.last_login_at))  # fmt: skip
+    return out

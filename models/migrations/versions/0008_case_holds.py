@@ -1,7 +1,7 @@
 """case holds: time after acceptance that does not count (补正, 中止, 特别程序)
 
-Revision ID: 0009
-Revises: 0005
+Revision ID: 0008
+Revises: 0006
 Create Date: 2026-12-05
 """
 
@@ -10,8 +10,8 @@ from __future__ import annotations
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0005"
+revision = "0008"
+down_revision = "0006"
 branch_labels = None
 depends_on = None
 
