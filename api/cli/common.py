@@ -14,6 +14,7 @@ from tongban.services.core.config import Settings
 from tongban.services.core.errors import DomainError
 from tongban.services.core.logs import configure_logging
 from tongban.services.core.runtime import Runtime, open_runtime
+from tongban.services.documents.seal import ensure_seal
 
 
 def settings() -> Settings:
@@ -27,6 +28,10 @@ def settings() -> Settings:
 def runtime(*, init: bool = False) -> Iterator[Runtime]:
     """A runtime for one command, closed when it is done."""
     rt = open_runtime(settings(), init=init)
+    if init:
+        made = ensure_seal(rt.settings)
+        if made is not None:
+            typer.echo(f"已生成演示电子印章（自签名证书，非正式用章）：{made}")
     try:
         yield rt
     finally:

@@ -25,6 +25,7 @@ from .uow import UnitOfWork
 
 if TYPE_CHECKING:
     from ..deadlines.scheduler import Sweeper
+    from ..documents.seal import Seal
 
 
 @dataclass
@@ -37,6 +38,7 @@ class Runtime:
     calendars: CalendarCache = field(default_factory=CalendarCache)
     guides: GuideConfigs = field(default_factory=GuideConfigs)
     sweeper: Sweeper | None = None  # the in-process deadline sweeper, when one runs
+    seal: Seal | None = None  # the document seal, loaded on first use (services.documents)
     # The share of a stage's time after which it warns (预警), as the exact fraction meant.
     warning_share: Fraction = field(init=False)
 
