@@ -77,6 +77,7 @@ _EXTRA_LABELS = {
     "sha256": "文书SHA-256",
     "person": "核验对象",
     "verified": "核验对象",
+    "verified_name": "核验对象姓名",
 }
 
 
@@ -89,6 +90,7 @@ _VALUE_LABELS: dict[str, dict[str, str]] = {
     "agent_role": {r.value: label for r, label in AGENT_ROLE_LABELS.items()},
     "method": {m.value: label for m, label in DELIVERY_LABELS.items()},
     "person": {p.value: label for p, label in PRESENT_LABELS.items()},
+    "verified": {p.value: label for p, label in PRESENT_LABELS.items()},
 }
 
 
@@ -460,8 +462,8 @@ def _details(record: CaseRecord, event: AuditEvent, labels: dict[str, str]) -> t
         value = event.payload[name]
         if value in ("", [], None) or name in ("remedies", "notice_items"):
             continue
-        if name == "kind":
-            continue  # the title says it
+        if name == "kind" or (name == "verified" and event.payload.get("person") == value):
+            continue  # the title, or the person field, says it
         if name in ("department", "department_code"):
             value = f"{value} {_unit(record, str(value))}"
         elif name == "materials" and record.guide is not None:

@@ -39,9 +39,8 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("offices") as batch:
-        batch.drop_column("contact")
-    with op.batch_alter_table("cases") as batch:
-        batch.drop_column("lookup_hash")
-        batch.drop_column("lookup_nonce")
+    # SQLite (3.35+) and PostgreSQL both drop a column in place.
+    op.execute("ALTER TABLE offices DROP COLUMN contact")
+    op.execute("ALTER TABLE cases DROP COLUMN lookup_hash")
+    op.execute("ALTER TABLE cases DROP COLUMN lookup_nonce")
     op.drop_table("case_documents")
