@@ -28,14 +28,17 @@ def settings() -> Settings:
 def runtime(*, init: bool = False) -> Iterator[Runtime]:
     """A runtime for one command, closed when it is done."""
     rt = open_runtime(settings(), init=init)
-    if init:
-        made = ensure_seal(rt.settings)
-        if made is not None:
-            typer.echo(f"已生成演示电子印章（自签名证书，非正式用章）：{made}")
     try:
         yield rt
     finally:
         rt.close()
+
+
+def demo_seal(rt: Runtime) -> None:
+    """The self-signed demo seal, created when no seal is configured (init, demo)."""
+    made = ensure_seal(rt.settings)
+    if made is not None:
+        typer.echo(f"已生成演示电子印章（自签名证书，非正式用章）：{made}")
 
 
 def fail(err: DomainError) -> NoReturn:

@@ -14,7 +14,7 @@ from tongban.services.deadlines.scheduler import start_sweeper
 from tongban.services.demo import load_demo
 
 from ..app import create_app
-from .common import fail, now, runtime
+from .common import demo_seal, fail, now, runtime
 
 
 class NoDelayConfig(uvicorn.Config):
@@ -50,6 +50,7 @@ def serve(
     try:
         with runtime(init=True) as rt:
             if demo_data:
+                demo_seal(rt)
                 load_demo(rt.uow(), now=now())
             if not no_sweeper:
                 start_sweeper(rt)

@@ -13,7 +13,7 @@ from tongban.services.demo import DEMO_PASSWORD, USERS, load_demo
 from tongban.services.guides.store import load_guides
 from tongban.services.users.accounts import create_user
 
-from .common import fail, now, runtime
+from .common import demo_seal, fail, now, runtime
 
 
 def init(
@@ -26,6 +26,7 @@ def init(
     """Create or upgrade the database, create the audit key, load catalog and guides."""
     try:
         with runtime(init=True) as rt:
+            demo_seal(rt)
             catalog = load_catalog(rt.uow())
             guides = load_guides(rt.uow(), now=now())
             typer.echo(f"数据库已升级至最新版本：{rt.settings.database_url}")
@@ -50,6 +51,7 @@ def demo() -> None:
     """Load demo offices, departments, users and a dozen cases in varied states."""
     try:
         with runtime(init=True) as rt:
+            demo_seal(rt)
             made = load_demo(rt.uow(), now=now())
     except DomainError as err:
         fail(err)

@@ -46,6 +46,7 @@ from tongban.workflow.commands import (
 
 from ..world import World, build_world, diploma_application
 from .test_audit_tamper import as_dba, case_id
+from .test_migrations import tongban
 
 DIPLOMA_MATERIALS = (
     "申请人居民身份证",
@@ -326,3 +327,17 @@ def test_seal_covers_the_recorded_unsigned_render(world: World) -> None:
     assert result.ok and result.ours
     assert result.sealed_at is not None
     assert abs(result.sealed_at - world.clock) < timedelta(days=1)
+
+
+def test_init_creates_a_demo_seal_once_and_it_loads(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'seal.db'}"
+    first = tongban(url, tmp_path, "init")
+    assert first.returncode == 0, first.stdout + first.stderr
+    path = tmp_path / "tongban-seal.p12"
+    assert path.exists() and (path.stat().st_mode & 0o777) == 0o600
+    assert "演示电子印章" in first.stdout
+    made = path.read_bytes()
+    again = tongban(url, tmp_path, "init")
+    assert again.returncode == 0 and path.read_bytes() == made  # never replaced
+    seal = load_seal(Settings(audit_key_file=tmp_path / "tongban-audit.key"))
+    assert "演示" in seal.subject
