@@ -26,7 +26,7 @@ from tongban.services.core.logs import configure_logging
 from tongban.services.core.runtime import Runtime, open_runtime
 
 from .deps import RuntimeDep
-from .http import actions, cases, catalog, session
+from .http import actions, cases, catalog, documents, session
 from .middleware import RequestContext
 from .problems import (
     domain_error_handler,
@@ -42,6 +42,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     session.router,
     cases.router,
     actions.router,
+    documents.router,
     catalog.router,
     pages.router,
 )

@@ -7,6 +7,7 @@ from .calendar import CalendarDay, CalendarYear
 from .case import Case, CaseCounter, CaseMaterial
 from .catalog import GuideVersion, Item
 from .deadline import Deadline
+from .document import CaseDocument
 from .org import Department, DepartmentItem, Office, User
 from .sessions import SignInThrottle, UserSession
 
@@ -18,6 +19,7 @@ __all__ = [
     "CalendarYear",
     "Case",
     "CaseCounter",
+    "CaseDocument",
     "CaseMaterial",
     "Deadline",
     "Department",

@@ -72,6 +72,12 @@ class Case(Base):
     audit_seq: Mapped[int] = mapped_column(default=0)
     audit_head: Mapped[str] = mapped_column(String(64), default="")
 
+    # The receipt's lookup code (查询码), set when the receipt is first issued: a random
+    # nonce it is derived from under the deployment key, and the code's scrypt hash (what a
+    # lookup checks, without the key).
+    lookup_nonce: Mapped[str | None] = mapped_column(String(32))
+    lookup_hash: Mapped[str | None] = mapped_column(String(64))
+
     materials: Mapped[list[CaseMaterial]] = relationship(
         back_populates="case", order_by="CaseMaterial.id", cascade="all, delete-orphan"
     )

@@ -21,6 +21,8 @@ class Office(Base):
     code: Mapped[str] = mapped_column(String(32), unique=True)
     name: Mapped[str] = mapped_column(String(200))
     region_code: Mapped[str] = mapped_column(String(6))  # GB/T 2260, e.g. 341702
+    # How applicants reach the window (address, telephone), printed on its receipts.
+    contact: Mapped[str] = mapped_column(String(200), default="")
 
 
 class Department(Base):

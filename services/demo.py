@@ -72,6 +72,14 @@ USERS = [
 ]
 
 
+# How applicants reach each demo window (printed on its receipts).
+OFFICE_CONTACTS = {
+    "CZ01": "池州市贵池区长江中路 1 号市政务服务中心一楼 12 号窗口，电话 0566-2000001",
+    "GC01": "池州市贵池区秋浦西路 88 号区政务服务中心二楼，电话 0566-2000002",
+    "HZ01": "杭州市江干区解放东路 18 号市民中心 D 座一楼，电话 0571-2000003",
+}
+
+
 def person_id(region: str, birth: str, seq: str) -> str:
     body = region + birth + seq
     return body + id_check_char(body)
@@ -84,7 +92,14 @@ def load_org(uow: UnitOfWork) -> None:
         known = set(session.scalars(select(Office.code)))
         for code, name, region in OFFICES:
             if code not in known:
-                session.add(Office(code=code, name=name, region_code=region))
+                session.add(
+                    Office(
+                        code=code,
+                        name=name,
+                        region_code=region,
+                        contact=OFFICE_CONTACTS.get(code, ""),
+                    )
+                )
         known = set(session.scalars(select(Department.code)))
         for code, name, region in DEPARTMENTS:
             if code not in known:

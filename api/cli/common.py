@@ -14,6 +14,7 @@ from tongban.services.core.config import Settings
 from tongban.services.core.errors import DomainError
 from tongban.services.core.logs import configure_logging
 from tongban.services.core.runtime import Runtime, open_runtime
+from tongban.services.documents.seal import ensure_seal
 
 
 def settings() -> Settings:
@@ -31,6 +32,13 @@ def runtime(*, init: bool = False) -> Iterator[Runtime]:
         yield rt
     finally:
         rt.close()
+
+
+def demo_seal(rt: Runtime) -> None:
+    """The self-signed demo seal, created when no seal is configured (init, demo)."""
+    made = ensure_seal(rt.settings)
+    if made is not None:
+        typer.echo(f"已生成演示电子印章（自签名证书，非正式用章）：{made}")
 
 
 def fail(err: DomainError) -> NoReturn:

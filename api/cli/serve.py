@@ -15,7 +15,7 @@ from tongban.services.demo import load_demo
 from tongban.services.users.secret import ensure_session_secret
 
 from ..app import create_app
-from .common import fail, now, runtime
+from .common import demo_seal, fail, now, runtime
 
 
 class NoDelayConfig(uvicorn.Config):
@@ -52,6 +52,7 @@ def serve(
         with runtime(init=True) as rt:
             ensure_session_secret(rt.settings)  # before the workers read it
             if demo_data:
+                demo_seal(rt)
                 load_demo(rt.uow(), now=now())
             if not no_sweeper:
                 start_sweeper(rt)

@@ -14,7 +14,7 @@ from tongban.services.guides.store import load_guides
 from tongban.services.users.accounts import create_user
 from tongban.services.users.secret import ensure_session_secret
 
-from .common import fail, now, runtime
+from .common import demo_seal, fail, now, runtime
 
 
 def init(
@@ -29,6 +29,7 @@ def init(
     try:
         with runtime(init=True) as rt:
             ensure_session_secret(rt.settings)
+            demo_seal(rt)
             catalog = load_catalog(rt.uow())
             guides = load_guides(rt.uow(), now=now())
             typer.echo(f"数据库已升级至最新版本：{rt.settings.database_url}")
@@ -53,6 +54,7 @@ def demo() -> None:
     """Load demo offices, departments, users and a dozen cases in varied states."""
     try:
         with runtime(init=True) as rt:
+            demo_seal(rt)
             made = load_demo(rt.uow(), now=now())
     except DomainError as err:
         fail(err)

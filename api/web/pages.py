@@ -21,6 +21,7 @@ from tongban.services.cases.act import act as act_on
 from tongban.services.cases.receive import receive
 from tongban.services.core.errors import DomainError, InvalidInput
 from tongban.services.core.runtime import Runtime
+from tongban.services.documents.issue import document_links
 from tongban.services.users.accounts import change_password, sign_in
 from tongban.services.users.actors import Actor
 from tongban.workflow.actions import EVENT_LABELS
@@ -224,6 +225,7 @@ def _case_page(
     values: dict[str, list[str]] | None = None,
 ) -> Response:
     detail = queries.case_detail(rt.uow(), actor=actor, case_no=case_no, now=now)
+    documents = document_links(rt.uow(), actor=actor, case_no=case_no)
     done_label = EVENT_LABELS.get(done, "")
     return render(
         request,
@@ -232,6 +234,7 @@ def _case_page(
         csrf=csrf,
         status=status,
         case=detail,
+        documents=documents,
         done_label=done_label,
         error=error,
         error_action=error_action,

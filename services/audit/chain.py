@@ -191,20 +191,36 @@ class ChainBreak:
         return f"{where}: {self.problem}"
 
 
-def _check_case(key: AuditKey, case: Case, events: list[AuditEvent]) -> Iterator[ChainBreak]:
+class _Stored(_Event, Protocol):
+    @property
+    def mac(self) -> str: ...
+
+
+def check_events(key: AuditKey, case_no: str, events: Sequence[_Stored]) -> list[ChainBreak]:
+    """The breaks in the first events of a case's chain (1, 2, ... in order): a prefix of
+    the chain checked as it stood when its last event was written (documents print it)."""
+    return list(_check_links(key, case_no, events))
+
+
+def _check_links(key: AuditKey, case_no: str, events: Sequence[_Stored]) -> Iterator[ChainBreak]:
     prev = ""
     for expected_seq, event in enumerate(events, start=1):
         if event.seq != expected_seq:
-            yield ChainBreak(case.case_no, event.seq, f"序号不连续：应为 {expected_seq}")
+            yield ChainBreak(case_no, event.seq, f"序号不连续：应为 {expected_seq}")
         if event.prev_mac != prev:
-            yield ChainBreak(case.case_no, event.seq, "前序校验值不符：事件被删除、插入或调换")
+            yield ChainBreak(case_no, event.seq, "前序校验值不符：事件被删除、插入或调换")
         if event.key_id != key.key_id:
             yield ChainBreak(
-                case.case_no, event.seq, f"由另一把密钥（{event.key_id}）签署，无法用当前密钥验证"
+                case_no, event.seq, f"由另一把密钥（{event.key_id}）签署，无法用当前密钥验证"
             )
-        elif not hmac.compare_digest(event.mac, compute_mac(key, case.case_no, event)):
-            yield ChainBreak(case.case_no, event.seq, "内容与校验值不符：事件被改动")
+        elif not hmac.compare_digest(event.mac, compute_mac(key, case_no, event)):
+            yield ChainBreak(case_no, event.seq, "内容与校验值不符：事件被改动")
         prev = event.mac
+
+
+def _check_case(key: AuditKey, case: Case, events: list[AuditEvent]) -> Iterator[ChainBreak]:
+    yield from _check_links(key, case.case_no, events)
+    prev = events[-1].mac if events else ""
     if len(events) != case.audit_seq or prev != case.audit_head:
         yield ChainBreak(
             case.case_no,

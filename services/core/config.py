@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from pydantic import Field
+from pydantic import Field, SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -64,3 +64,11 @@ class Settings(BaseSettings):
     notify_channel: str = "log"
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_retry_seconds: int = Field(default=60, ge=1)
+
+    # --- documents (文书) ---
+    # Where applicants look their case up; the receipt's QR code is {public_url}/lookup/{no}.
+    public_url: str = "http://127.0.0.1:8000"
+    # The document seal (电子印章): a PKCS#12 file and its password. When unset, the demo
+    # seal `tongban init` creates beside the audit key file (tongban-seal.p12) is used.
+    seal_p12: Path | None = None
+    seal_password: SecretStr | None = None

@@ -26,6 +26,7 @@ from .uow import UnitOfWork
 
 if TYPE_CHECKING:
     from ..deadlines.scheduler import Sweeper
+    from ..documents.seal import Seal
 
 
 @dataclass
@@ -41,6 +42,7 @@ class Runtime:
     # The session secret (CSRF and sign-in form tokens), read when first needed: a worker
     # that serves no pages never needs it. `tongban init` creates its file.
     loaded_session_secret: bytes | None = None
+    seal: Seal | None = None  # the document seal, loaded on first use (services.documents)
     # The share of a stage's time after which it warns (预警), as the exact fraction meant.
     warning_share: Fraction = field(init=False)
 
