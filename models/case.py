@@ -55,6 +55,7 @@ class Case(Base):
 
     originals_required: Mapped[bool] = mapped_column(default=False)
     originals_received_at: Mapped[datetime | None]
+    originals_returned_at: Mapped[datetime | None]  # 原件退还
     decision: Mapped[str | None] = mapped_column(String(16))  # approved | refused
     # Time that does not count (workflow.holds): the hold lasting now, since when, and when
     # it is expected to end (特别程序's expected days, the applicant's 补正期限).

@@ -34,6 +34,7 @@ from .commands import (
     RequestHomeSupplement,
     RequestSupplement,
     Resume,
+    ReturnOriginals,
     ReturnToWindow,
     StartSpecialProcedure,
     Supplement,
@@ -56,9 +57,12 @@ from .guards import (
     not_on_hold,
     notice_lists_items,
     on_hold,
+    originals_given_back,
+    originals_held,
     originals_in_hand,
     originals_needed,
     reasons_given,
+    return_tracked,
     supplement_materials_known,
     supplement_period_over,
     tracking_given,
@@ -133,6 +137,8 @@ class Action:
     ends_hold: Hold | None = None
     # The applicant's 补正期限 (Stage.SUPPLEMENT) the action opens or closes.
     applicant_period: Literal["open", "close"] | None = None
+    # Sends back the originals the department holds (原件退还), if it holds any.
+    returns_originals: bool = False
 
 
 W, H, E = Side.WINDOW, Side.HOME, Side.EITHER
@@ -204,14 +210,20 @@ ACTIONS: tuple[Action, ...] = (
     # was dissolved...), also during a hold.
     Action("terminate", "终止办理", Terminate,
            (S.ACCEPTED, S.ORIGINALS_MAILED, S.ORIGINALS_RECEIVED), S.TERMINATED, H,
-           checks=(reasons_given, legal_basis_given)),
+           checks=(reasons_given, legal_basis_given, return_tracked), returns_originals=True),
     # --- result and closing: mail and electronic by the home side, pickup at the window --
     Action("deliver", "结果送达", Deliver,
            (S.APPROVED, S.REFUSED), S.DELIVERED, E, checks=(delivery_fits_side,),
            choices=_delivery_choices),
-    Action("complete", "办结", Complete, (S.DELIVERED,), S.COMPLETED, E),
+    # The originals the department examined go back before the case completes.
+    Action("return_originals", "原件退还", ReturnOriginals,
+           (S.APPROVED, S.REFUSED, S.DELIVERED), None, H, when=(originals_held,),
+           checks=(tracking_given,), returns_originals=True),
+    Action("complete", "办结", Complete, (S.DELIVERED,), S.COMPLETED, E,
+           when=(originals_given_back,)),
     # The applicant may withdraw at either place, any time before the decision.
-    Action("withdraw", "撤回", Withdraw, BEFORE_DECISION, S.WITHDRAWN, E),
+    Action("withdraw", "撤回", Withdraw, BEFORE_DECISION, S.WITHDRAWN, E,
+           checks=(return_tracked,), returns_originals=True),
     # 视为撤回: the applicant let the 补正期限 run out; the side that asked closes the case.
     Action("deem_withdrawn", "视为撤回", DeemWithdrawn,
            (S.SUPPLEMENTING, *DECIDING), S.WITHDRAWN, E, when=(supplement_period_over,),

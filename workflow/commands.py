@@ -145,6 +145,14 @@ class Accept(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class ReturningOriginals(CaseCommand):
+    """An ending that sends back the originals the department holds, when it holds any."""
+
+    return_carrier: str = field(default="", metadata=_about("原件退还寄递企业", max_length=100))
+    return_tracking_no: str = field(default="", metadata=_about("原件退还运单号", max_length=64))
+
+
+@dataclass(frozen=True, kw_only=True)
 class WithLegalBasis(WithReasons):
     """An act the law lets a department take only on a stated legal basis."""
 
@@ -228,7 +236,7 @@ class EndSpecialProcedure(WithOptionalReasons):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Terminate(WithLegalBasis):
+class Terminate(WithLegalBasis, ReturningOriginals):
     """终止办理: the department ends the case without a decision, with reasons and basis."""
 
 
@@ -250,7 +258,15 @@ class Complete(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
-class Withdraw(CaseCommand):
+class ReturnOriginals(CaseCommand):
+    """原件退还: the originals the department examined go back to the applicant."""
+
+    carrier: str = field(metadata=_about("寄递企业", max_length=100))
+    tracking_no: str = field(metadata=_about("运单号", max_length=64))
+
+
+@dataclass(frozen=True, kw_only=True)
+class Withdraw(ReturningOriginals):
     """撤回, at the applicant's request."""
 
     reasons: tuple[str, ...] = field(default=("申请人申请撤回",), metadata=_REASONS)

@@ -21,6 +21,8 @@ from .commands import (
     MaterialIn,
     RequestHomeSupplement,
     RequestSupplement,
+    ReturningOriginals,
+    ReturnOriginals,
     Supplement,
     VerifyIdentity,
     WithLegalBasis,
@@ -60,6 +62,12 @@ class CaseFacts:
     hold: Hold | None = None  # time not counted while it lasts (workflow.holds)
     # The applicant's 补正期限 has run out (the caller compares it with the time it acts at).
     supplement_overdue: bool = False
+    originals_returned: bool = False  # 原件退还: sent back to the applicant
+
+    @property
+    def originals_held(self) -> bool:
+        """The department holds the applicant's originals and has not sent them back."""
+        return self.originals_arrived and not self.originals_returned
 
 
 @dataclass(frozen=True)
@@ -291,8 +299,40 @@ def _tracking(carrier: str, tracking_no: str) -> Refusal | None:
 
 def tracking_given(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
     cmd = attempt.command
-    assert isinstance(cmd, MailOriginals)
+    assert isinstance(cmd, MailOriginals | ReturnOriginals)
     return _tracking(cmd.carrier, cmd.tracking_no)
+
+
+def originals_held(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    if facts.originals_held:
+        return None
+    return Refusal("originals.not_held", "办理地部门未持有本件原件，或原件已退还申请人。")
+
+
+def originals_given_back(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    """A case does not complete while the department still holds the applicant's originals."""
+    if not facts.originals_held:
+        return None
+    return Refusal(
+        "originals.not_returned",
+        f"本件原件尚未退还申请人，不能「{attempt.label}」。请先办理原件退还（寄递企业、运单号）。",
+    )
+
+
+def return_tracked(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    """An ending while the originals are held says how they go back."""
+    cmd = attempt.command
+    assert isinstance(cmd, ReturningOriginals)
+    if not facts.originals_held:
+        return None
+    refusal = _tracking(cmd.return_carrier, cmd.return_tracking_no)
+    if refusal is None:
+        return None
+    return Refusal(
+        "originals.return_required",
+        f"办理地部门持有本件原件：「{attempt.label}」须同时写明原件退还的寄递企业和运单号。",
+        field="return_tracking_no" if cmd.return_carrier.strip() else "return_carrier",
+    )
 
 
 def delivery_fits_side(facts: CaseFacts, attempt: Attempt) -> Refusal | None:

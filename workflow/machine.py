@@ -103,6 +103,7 @@ class Outcome:
     originals_required: bool  # after the action
     recorded: Mapping[str, Any] = field(default_factory=dict)  # for the audit event
     hold: Hold | None = None  # the hold lasting after the action
+    originals_returned: bool = False  # the action sent the held originals back
 
     @property
     def closes(self) -> bool:
@@ -184,6 +185,7 @@ def fire(facts: CaseFacts, command: CaseCommand, side: Side) -> Outcome:
         originals_required=required,
         recorded=action.records(facts, command) if action.records else {},
         hold=_hold_after(action, facts, target),
+        originals_returned=action.returns_originals and facts.originals_held,
     )
 
 

@@ -165,6 +165,7 @@ def _write(
         arrived_at=now if outcome.originals_arrive else None,
         forwarded_at=now if outcome.target is State.FORWARDED else None,
         department_id=handler,
+        returned_at=now if outcome.originals_returned else None,
         **_hold_columns(uow, case, command, outcome, guide, now),
     )
     moved, new = _deadlines(uow, case, outcome.deadlines, guide, now, handler)

@@ -295,6 +295,7 @@ def _facts(
         ),
         guide=config,
         hold=c.hold,
+        originals_returned=c.originals_returned_at is not None,
         supplement_overdue=any(
             d.stage is Stage.SUPPLEMENT
             and d.status is DeadlineStatus.RUNNING
@@ -392,6 +393,7 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
             delivery_address=c.delivery_address,
             originals_required=c.originals_required,
             originals_received_at=c.originals_received_at,
+            originals_returned_at=c.originals_returned_at,
             decision=c.decision,
             received_at=c.received_at,
             updated_at=c.updated_at,

@@ -65,7 +65,7 @@ CASE_READ = (
     "applicant_id_number",
     "agent_role", "agent_name", "agent_document_type", "agent_document_number",
     "forwarded_at", "originals_required", "originals_received_at", "audit_seq", "audit_head",
-    "hold", "hold_since", "hold_until",
+    "hold", "hold_since", "hold_until", "originals_returned_at",
 )  # fmt: skip
 # Read in the order of the dataclasses they fill.
 DEADLINE_READ = ("id", *(f.name for f in fields(Timing)))
@@ -84,7 +84,7 @@ CASE_NEW = (
 # The case row after an action: the bind names of its new values.
 CASE_MOVE = (
     "state", "now", "seq", "mac", "required", "closed_at", "decision", "arrived_at",
-    "forwarded_at", "department_id", "hold", "hold_since", "hold_until",
+    "forwarded_at", "department_id", "hold", "hold_since", "hold_until", "returned_at",
 )  # fmt: skip
 
 
@@ -171,14 +171,14 @@ def _move_case() -> Any:
     c = CASES.c
     (
         state, now, seq, mac, required, closed_at, decision, arrived_at, forwarded_at, handler,
-        hold, hold_since, hold_until,
+        hold, hold_since, hold_until, returned_at,
     ) = (
         bindparam(name, type_=CASES.c[column].type)
         for name, column in zip(
             CASE_MOVE,
             ("state", "updated_at", "audit_seq", "audit_head", "originals_required",
              "closed_at", "decision", "originals_received_at", "forwarded_at",
-             "department_id", "hold", "hold_since", "hold_until"),
+             "department_id", "hold", "hold_since", "hold_until", "originals_returned_at"),
             strict=True,
         )
     )  # fmt: skip
@@ -203,6 +203,7 @@ def _move_case() -> Any:
             hold=hold,
             hold_since=hold_since,
             hold_until=hold_until,
+            originals_returned_at=func.coalesce(returned_at, c.originals_returned_at),
         )
     )
 

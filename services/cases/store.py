@@ -72,6 +72,7 @@ class StoredCase:
     hold: Hold | None
     hold_since: datetime | None
     hold_until: datetime | None
+    originals_returned_at: datetime | None
     deadlines: tuple[OpenDeadline, ...]
     materials: tuple[Material, ...]
 
@@ -87,6 +88,7 @@ class StoredCase:
             handed_in=self.materials,
             guide=guide,
             hold=self.hold,
+            originals_returned=self.originals_returned_at is not None,
             supplement_overdue=any(
                 d.timing.stage is Stage.SUPPLEMENT
                 and d.timing.due_at is not None
@@ -131,6 +133,7 @@ class CaseMove:
     hold: Hold | None = None  # the hold lasting after the action, and its times
     hold_since: datetime | None = None
     hold_until: datetime | None = None
+    returned_at: datetime | None = None  # 原件退还
 
 
 def _material_values(m: Material) -> dict[str, Any]:
@@ -223,6 +226,7 @@ class CaseStore:
             "hold": move.hold,
             "hold_since": move.hold_since,
             "hold_until": move.hold_until,
+            "returned_at": move.returned_at,
         }
         with self._conflicts():
             if not self._explicit:

@@ -150,6 +150,7 @@ class CaseDetail:
     delivery_address: str
     originals_required: bool
     originals_received_at: datetime | None
+    originals_returned_at: datetime | None
     decision: str | None
     received_at: datetime
     updated_at: datetime

@@ -37,6 +37,7 @@ from tongban.workflow.commands import (
     ReceiveOriginals,
     Refuse,
     RequestSupplement,
+    ReturnOriginals,
     ReturnToWindow,
     Supplement,
     Transfer,
@@ -117,6 +118,12 @@ def test_full_lifecycle_with_originals(world: World) -> None:
     detail = case_detail(world.uow(), actor=reviewer, case_no=no, now=world.tick())
     assert detail.history[-1].payload["decision_label"] == "出具公证书"
     act(world, Deliver, "reviewer.gz", no, method="mail", carrier="EMS", tracking_no="11002")
+    # The notary still holds the diploma: it goes back before the case completes.
+    with pytest.raises(TransitionError) as held:
+        act(world, Complete, "reviewer.gz", no)
+    assert held.value.code == "originals.not_returned"
+    returned = act(world, ReturnOriginals, "reviewer.gz", no, carrier="EMS", tracking_no="11003")
+    assert returned.state == "delivered"
     view = act(world, Complete, "reviewer.gz", no)
     assert view.state == "completed"
     assert [e[0] for e in events(world, no)] == [
@@ -129,6 +136,7 @@ def test_full_lifecycle_with_originals(world: World) -> None:
         "receive_originals",
         "approve",
         "deliver",
+        "return_originals",
         "complete",
     ]
     assert clocks(world, no) == [

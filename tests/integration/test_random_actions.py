@@ -118,8 +118,14 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     ).map(lambda r: {"reasons": list(r[0]), "procedure": r[1], "expected_days": r[2]}),
     "end_special_procedure": st.just({}),
     "deem_withdrawn": st.just({}),
+    "return_originals": _tracking(),
     "terminate": st.tuples(REASONS, st.sampled_from(["", "《行政许可法》第七十条"])).map(
-        lambda rb: {"reasons": list(rb[0]), "legal_basis": rb[1]}
+        lambda rb: {
+            "reasons": list(rb[0]),
+            "legal_basis": rb[1],
+            "return_carrier": "中国邮政EMS",
+            "return_tracking_no": "1100000000007",
+        }
     ),
 }
 APPLICATIONS: dict[str, tuple[str, Application]] = {
@@ -144,6 +150,7 @@ APPLICATIONS: dict[str, tuple[str, Application]] = {
 FULL_MATERIALS = {
     app.item_code: app.materials for app in (diploma_application(), card_application())
 }
+RETURNED = {"return_carrier": "中国邮政EMS", "return_tracking_no": "1100000000008"}
 HOME_REVIEWER = {"GZ330106": "reviewer.gz", "RS320102": "reviewer.rs"}
 OTHER_PERSON = card_application("999").applicant_id_number
 
@@ -236,7 +243,13 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
                     "procedure": SpecialProcedure.EXPERT_REVIEW,
                     "expected_days": 5,
                 },
-                "terminate": {"reasons": ["申请人死亡"], "legal_basis": "《行政许可法》第七十条"},
+                "terminate": {
+                    "reasons": ["申请人死亡"],
+                    "legal_basis": "《行政许可法》第七十条",
+                    **RETURNED,
+                },
+                "withdraw": {"reasons": ["申请人撤回"], **RETURNED},
+                "return_originals": {"carrier": "中国邮政EMS", "tracking_no": "1100000000003"},
                 "deliver": {"method": "window"}
                 if side is Side.WINDOW
                 else {"method": "mail", "carrier": "中国邮政EMS", "tracking_no": "1100000000002"},
@@ -345,6 +358,9 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
                 assert snap.field("decision") is None
             if state in decided and snap.field("originals_required"):
                 assert snap.field("originals_received_at") is not None
+            # Nothing ends with the originals still at the department.
+            if state in FINAL_STATES and snap.field("originals_received_at") is not None:
+                assert snap.field("originals_returned_at") is not None
             assert snap.field("audit_seq") == len(snap.events)
 
         def teardown(self) -> None:

@@ -49,6 +49,7 @@ from tongban.workflow.commands import (
     RequestHomeSupplement,
     RequestSupplement,
     Resume,
+    ReturnOriginals,
     ReturnToWindow,
     StartSpecialProcedure,
     Supplement,
@@ -265,9 +266,17 @@ ROWS: dict[str, Row] = {
             "receive_originals",
             "approve",
             "deliver",
+            "return_originals",
         ),
         EITHER,
         "completed",
+    ),
+    "return_originals": Row(
+        ReturnOriginals,
+        (*DECIDING, "approve"),
+        HOME,
+        "approved",
+        lambda _r: {"carrier": "中国邮政EMS", "tracking_no": "1100000000004"},
     ),
     # Time that does not count: the case stays where it is (原件已寄达), its clock paused.
     "request_home_supplement": Row(
@@ -297,7 +306,12 @@ ROWS: dict[str, Row] = {
         (*DECIDING, "suspend"),
         HOME,
         "terminated",
-        lambda _r: {"reasons": ["申请人死亡"], "legal_basis": "《行政许可法》第七十条"},
+        lambda _r: {
+            "reasons": ["申请人死亡"],
+            "legal_basis": "《行政许可法》第七十条",
+            "return_carrier": "中国邮政EMS",
+            "return_tracking_no": "1100000000005",
+        },
     ),
     "withdraw": Row(Withdraw, (), EITHER, "withdrawn", lambda _r: {"reasons": ["申请人撤回"]}),
     # Withdrawal is the applicant's wish: either side records it, also once forwarded.

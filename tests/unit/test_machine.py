@@ -27,10 +27,12 @@ from tongban.workflow.commands import (
     ReceiveOriginals,
     Refuse,
     RequestSupplement,
+    ReturnOriginals,
     ReturnToWindow,
     Supplement,
     Transfer,
     VerifyIdentity,
+    Withdraw,
 )
 from tongban.workflow.deadlines import DeadlineOp, deadline_changes
 from tongban.workflow.delivery import DeliveryMethod
@@ -60,6 +62,7 @@ def good(cls: type[CaseCommand]) -> CaseCommand:
         Refuse: {"reasons": ("理由",)},
         VerifyIdentity: {"document_number": ID},
         MailOriginals: {"carrier": "EMS", "tracking_no": "1100"},
+        ReturnOriginals: {"carrier": "EMS", "tracking_no": "1102"},
         Deliver: {"method": DeliveryMethod.MAIL, "carrier": "EMS", "tracking_no": "1100"},
         Supplement: {"materials": ()},
     }.get(cls, {})
@@ -81,6 +84,7 @@ def run(path: list[type[CaseCommand]], originals: bool = False) -> CaseFacts:
             state=outcome.target,
             originals_arrived=facts.originals_arrived or outcome.originals_arrive,
             hold=outcome.hold,
+            originals_returned=facts.originals_returned or outcome.originals_returned,
         )
     return facts
 
@@ -89,8 +93,28 @@ FRONT: list[type[CaseCommand]] = [PassFormalReview, VerifyIdentity, Forward, Acc
 
 
 def test_happy_path_with_originals() -> None:
-    path = [*FRONT, MailOriginals, ReceiveOriginals, Approve, Deliver, Complete]
-    assert run(path, originals=True).state is State.COMPLETED
+    path = [*FRONT, MailOriginals, ReceiveOriginals, Approve, Deliver]
+    delivered = run(path, originals=True)
+    # The department still holds the originals: the case does not complete.
+    assert "complete" not in [o.action.name for o in options(delivered, Side.WINDOW)]
+    with pytest.raises(Refused) as held:
+        fire(delivered, good(Complete), Side.HOME)
+    assert held.value.code == "originals.not_returned"
+    done = run([*path, ReturnOriginals, Complete], originals=True)
+    assert done.state is State.COMPLETED and done.originals_returned
+
+
+def test_an_ending_while_the_originals_are_held_sends_them_back() -> None:
+    held = run([*FRONT, MailOriginals, ReceiveOriginals], originals=True)
+    with pytest.raises(Refused) as err:
+        fire(held, Withdraw(case_no=NO), Side.WINDOW)
+    assert (err.value.code, err.value.field) == ("originals.return_required", "return_carrier")
+    sent = Withdraw(case_no=NO, return_carrier="EMS", return_tracking_no="1103")
+    outcome = fire(held, sent, Side.WINDOW)
+    assert outcome.target is State.WITHDRAWN and outcome.originals_returned
+    # Before they arrive there is nothing to send back.
+    mailed = run([*FRONT, MailOriginals], originals=True)
+    assert not fire(mailed, Withdraw(case_no=NO), Side.WINDOW).originals_returned
 
 
 def test_happy_path_without_originals_skips_the_mailing_step() -> None:
@@ -349,6 +373,8 @@ def attempts(draw: st.DrawFn) -> list[tuple[CaseCommand, Side]]:
             "legal_basis": draw(st.sampled_from(["", "《行政许可法》第三十二条"])),
             "department_code": "RS341700",
             "procedure": draw(st.sampled_from(list(SpecialProcedure))),
+            "return_carrier": draw(st.sampled_from(["", "EMS"])),
+            "return_tracking_no": draw(st.sampled_from(["", "1101"])),
             "expected_days": draw(st.integers(1, 30)),
         }
         names = {f.name for f in dataclasses.fields(action.command)}
@@ -385,6 +411,8 @@ def test_random_sequences_follow_the_table(
             assert facts.hold is action.ends_hold and outcome.hold is None
         if outcome.target in FINAL_STATES:
             assert outcome.hold is None
+            # Nothing ends with the applicant's originals still held by the department.
+            assert not facts.originals_held or outcome.originals_returned
         if outcome.target in (State.APPROVED, State.REFUSED):
             assert not originals or facts.originals_arrived  # no decision before originals
         if outcome.target is State.ORIGINALS_MAILED:
@@ -397,4 +425,5 @@ def test_random_sequences_follow_the_table(
             state=outcome.target,
             originals_arrived=facts.originals_arrived or outcome.originals_arrive,
             hold=outcome.hold,
+            originals_returned=facts.originals_returned or outcome.originals_returned,
         )
