@@ -32,6 +32,8 @@ STATUS_OF_KIND: dict[str, int] = {
     "forbidden": 403,
     "invalid": 422,
     "unauthenticated": 401,
+    "too_large": 413,
+    "unsupported": 415,
 }
 
 TITLES: dict[int, str] = {
@@ -196,7 +198,12 @@ def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str
     return out
 
 
-_FIELD_LABELS = field_labels() | {"version": "办件版本", "body": "请求内容"}
+_FIELD_LABELS = field_labels() | {
+    "version": "办件版本",
+    "body": "请求内容",
+    "slot": "材料",
+    "file": "文件",
+}
 
 
 def field_title(field: str) -> str:

@@ -4,7 +4,7 @@ from .alerts import Alert, OutboxMessage, UnitActivity
 from .audit import AuditEvent, Setting
 from .base import Base
 from .calendar import CalendarDay, CalendarYear
-from .case import Case, CaseCounter, CaseMaterial
+from .case import Case, CaseCounter, CaseFile, CaseMaterial
 from .catalog import GuideVersion, Item
 from .deadline import Deadline
 from .org import Department, DepartmentItem, Office, User
@@ -17,6 +17,7 @@ __all__ = [
     "CalendarYear",
     "Case",
     "CaseCounter",
+    "CaseFile",
     "CaseMaterial",
     "Deadline",
     "Department",

@@ -27,14 +27,20 @@ from tongban.models import (
     Item,
     Office,
 )
-from tongban.workflow.actions import EVENT_LABELS, label_of
+from tongban.workflow.actions import EVENT_LABELS, UPLOAD_STATES, label_of
 from tongban.workflow.availability import Availability, availability
 from tongban.workflow.calendar import SHANGHAI, due_date
 from tongban.workflow.commands import CaseCommand
 from tongban.workflow.deadlines import DEADLINE_STATUS_LABELS, DeadlineStatus
 from tongban.workflow.delivery import DELIVERY_LABELS
 from tongban.workflow.guards import CaseFacts
-from tongban.workflow.guide import GuideConfig, Material, missing_materials, parse_config
+from tongban.workflow.guide import (
+    GuideConfig,
+    Material,
+    missing_materials,
+    parse_config,
+    unscanned,
+)
 from tongban.workflow.identity import DOCUMENT_LABELS, mask
 from tongban.workflow.machine import options
 from tongban.workflow.modes import CaseMode
@@ -47,6 +53,7 @@ from tongban.workflow.states import FINAL_STATES, SIDE_LABELS, STATE_LABELS, Sid
 from ..core.errors import InvalidInput
 from ..core.uow import UnitOfWork
 from ..deadlines.alerts import deadline_alert
+from ..files.materials import files_of
 from ..guides.store import config_of
 from ..users.actors import Actor
 from ..users.scope import check_can_read, region_prefix, side_of
@@ -261,7 +268,7 @@ def input_fields(command: type[CaseCommand]) -> tuple[str, ...]:
     return tuple(f.name for f in fields(command) if f.name not in common)
 
 
-def _facts(c: Case, config: GuideConfig | None) -> CaseFacts:
+def _facts(c: Case, config: GuideConfig | None, scanned: Sequence[str] = ()) -> CaseFacts:
     return CaseFacts(
         state=c.state,
         originals_required=c.originals_required,
@@ -271,10 +278,13 @@ def _facts(c: Case, config: GuideConfig | None) -> CaseFacts:
         agent=agent_of(c),
         agent_role=c.agent_role,
         handed_in=tuple(
-            Material(m.code, m.name, m.copies, m.original_required, m.e_licence_verified)
+            Material(
+                m.code, m.name, m.copies, m.original_required, m.e_licence_verified, m.licence_no
+            )
             for m in c.materials
         ),
         guide=config,
+        scanned=frozenset(scanned),
     )
 
 
@@ -339,7 +349,9 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
         state = c.state
         config = config_of(uow, c.guide_version_id) if c.guide_version_id else None
         handed_in = [m.code for m in c.materials]
-        actions = _actions(_facts(c, config), side)
+        files = files_of(session, c, config)
+        facts = _facts(c, config, [f.slot for f in files])
+        actions = _actions(facts, side)
         detail = CaseDetail(
             case_no=c.case_no,
             version=c.version,
@@ -376,6 +388,7 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
                     copies=m.copies,
                     original_required=m.original_required,
                     e_licence_verified=m.e_licence_verified,
+                    licence_no=m.licence_no,
                 )
                 for m in c.materials
             ],
@@ -383,7 +396,7 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
             history=[_event_view(e) for e in events],
             actions=actions,
             guide_materials=[
-                MaterialChoice(m.code, m.name, m.required, m.original, m.e_licence)
+                MaterialChoice(m.code, m.name, m.required, m.original, m.e_licence, m.paper_allowed)
                 for m in (config.materials if config else ())
             ],
             transfer_targets=_transfer_targets(session, c, actions),
@@ -392,6 +405,17 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
                 if config
                 else []
             ),
+            files=files,
+            unscanned=(
+                list(
+                    unscanned(
+                        config, facts.handed_in, facts.scanned, agent=c.agent_role is not None
+                    )
+                )
+                if config
+                else []
+            ),
+            can_upload=side is Side.WINDOW and state in UPLOAD_STATES,
         )
     return detail
 
@@ -426,7 +450,9 @@ def registration_choices(uow: UnitOfWork, *, now: datetime) -> RegistrationChoic
                     name=item.name,
                     guide_version=guide.version,
                     materials=tuple(
-                        MaterialChoice(m.code, m.name, m.required, m.original, m.e_licence)
+                        MaterialChoice(
+                            m.code, m.name, m.required, m.original, m.e_licence, m.paper_allowed
+                        )
                         for m in config.materials
                     ),
                     results=tuple(r.value for r in config.results),

@@ -69,6 +69,7 @@ class StoredCase:
     audit_head: str
     deadlines: tuple[OpenDeadline, ...]
     materials: tuple[Material, ...]
+    scanned: frozenset[str] = frozenset()  # material slots with a file (read with materials)
 
     def facts(self, guide: GuideConfig | None) -> CaseFacts:
         return CaseFacts(
@@ -81,6 +82,7 @@ class StoredCase:
             agent_role=self.agent_role,
             handed_in=self.materials,
             guide=guide,
+            scanned=self.scanned,
         )
 
 
@@ -174,12 +176,18 @@ class CaseStore:
             if materials
             else ()
         )
+        scanned = (
+            frozenset(r[0] for r in self._run(s.read_scanned, key).fetchall())
+            if materials
+            else frozenset()
+        )
         arrived_at = row.pop("originals_received_at")
         return StoredCase(
             **row,
             originals_arrived=arrived_at is not None,
             deadlines=tuple(deadlines),
             materials=handed_in,
+            scanned=scanned,
         )
 
     def save(

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -90,6 +90,25 @@ class MaterialView:
     copies: int
     original_required: bool
     e_licence_verified: bool
+    licence_no: str = ""
+
+
+@dataclass(frozen=True)
+class FileView:
+    """A scanned file of a case: what it is, whose, and where to fetch it."""
+
+    slot: str  # the material's code in the guide
+    slot_name: str
+    name: str
+    size: int
+    media_type: str
+    pages: int | None
+    sha256: str
+    uploaded_by: str
+    unit: str
+    uploaded_at: datetime
+    url: str
+    inline: bool  # shown in the page (PDF, images); otherwise a download (OFD)
 
 
 @dataclass(frozen=True)
@@ -163,6 +182,11 @@ class CaseDetail:
     missing_materials: list[str]
     # Where 转办 may send the case, when it is offered: every other department.
     transfer_targets: list[UnitChoice]
+    # The scanned files (in upload order), the required materials a forward would send
+    # without a scan (none uploaded, no licence), and whether the actor may upload now.
+    files: list[FileView] = field(default_factory=list)
+    unscanned: list[str] = field(default_factory=list)
+    can_upload: bool = False
 
 
 @dataclass(frozen=True)
@@ -185,6 +209,7 @@ class MaterialChoice:
     required: bool
     original: bool
     e_licence: bool
+    paper: bool = False  # may travel on paper only, with no scan
 
 
 @dataclass(frozen=True)

@@ -44,3 +44,12 @@ class Settings(BaseSettings):
     notify_channel: str = "log"
     outbox_max_attempts: int = Field(default=8, ge=1)
     outbox_retry_seconds: int = Field(default=60, ge=1)
+
+    # --- scanned materials (services.files) ---
+    # The content-addressed blob store: one file per SHA-256, created with mode 0700.
+    files_dir: Path = Path("tongban-files")
+    # The largest file a clerk may upload (413 above it); 20 MiB by default.
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    # `tongban files gc` removes unreferenced blobs older than this (an upload in flight
+    # writes its blob before its row commits).
+    files_gc_grace_hours: float = Field(default=24, ge=0)

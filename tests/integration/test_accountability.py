@@ -55,10 +55,11 @@ def test_overdue_report_names_stage_side_unit_people_and_days(world: World) -> N
     # B: Tue 15h + Wed + Thu + Fri 12h = 75 h used of 24: 2.125 working days over.
     assert (b.used_seconds, b.days_over) == (75 * 3600, 2.125)
     assert [(p.name, p.actions) for p in b.people] == [("李强（贵池区专窗）", 1)]
-    # A: Tue 15h + Wed + Thu 15h = 54 h: 1.25 over, held by the clerk who did 4 actions.
+    # A: Tue 15h + Wed + Thu 15h = 54 h: 1.25 over, held by the clerk who did 4 actions
+    # and uploaded the 3 scans.
     assert a.days_over == 1.25
     assert [(p.name, p.role, p.unit, p.actions) for p in a.people] == [
-        ("王芳（市中心专窗）", "clerk", "CZ01", 4)
+        ("王芳（市中心专窗）", "clerk", "CZ01", 7)
     ]
     assert [(t.key, t.count, t.days_over) for t in report.by_unit] == [
         ("GC01", 1, 2.125),
@@ -114,7 +115,7 @@ def test_report_overdue_command(cli_env: CliRunner) -> None:
         assert heading in text.stdout
     assert "CZ01-20260310-0001  收件推送  收件窗口" in text.stdout
     assert "时限 1 个工作日，已用 2.25，超期 1.25 个工作日" in text.stdout
-    assert "经办人员：王芳（市中心专窗）×4" in text.stdout
+    assert "经办人员：王芳（市中心专窗）×7" in text.stdout
     js = cli_env.invoke(app, ["report", "overdue", "--now", now, "--format", "json", "--region",
                               "341702"])  # fmt: skip
     assert js.exit_code == 0, js.output
