@@ -38,7 +38,9 @@ def files_verify() -> None:
     for problem in problems:
         typer.echo(f"{problem.problem.upper()} {problem}")
     if problems:
-        typer.secho(f"文件校验失败：{len(problems)} 个文件缺失或被改动。", fg=typer.colors.RED, err=True)
+        typer.secho(
+            f"文件校验失败：{len(problems)} 个文件缺失或被改动。", fg=typer.colors.RED, err=True
+        )
         raise typer.Exit(1)
     typer.echo("文件校验通过。")
 

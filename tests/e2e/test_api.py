@@ -22,6 +22,7 @@ from tongban.services.core.errors import InvalidInput
 from tongban.services.demo import DEMO_PASSWORD
 from tongban.services.users.accounts import create_user
 
+from ..scans import pdf_bytes
 from ..world import World, card_application, diploma_application
 from .conftest import Http, problem_of, register
 
@@ -250,6 +251,16 @@ def test_full_lifecycle_over_http(world: World, client_for: Clients) -> None:
 
     act(clerk, "pass_formal_review")
     act(clerk, "verify_identity", document_number=diploma_application().applicant_id_number)
+    # The scans go with the push: one per material; each upload moves the version.
+    for slot in ("id_card", "diploma", "application_form"):
+        up = clerk.post(
+            f"/api/cases/{no}/materials",
+            data={"slot": slot},
+            files={"file": (f"{slot}.pdf", pdf_bytes(slot), "application/pdf")},
+        )
+        assert up.status_code == 201, up.text
+    assert clerk.get(f"/api/cases/{no}").json()["version"] == version + 3
+    version += 3
     act(clerk, "forward")
     assert reviewer.get(f"/api/cases/{no}").json()["actions"][0]["action"] == "accept"
     act(reviewer, "accept")
@@ -274,6 +285,9 @@ def test_full_lifecycle_over_http(world: World, client_for: Clients) -> None:
         "receive",
         "pass_formal_review",
         "verify_identity",
+        "upload_material",
+        "upload_material",
+        "upload_material",
         "forward",
         "accept",
         "mail_originals",
@@ -282,7 +296,7 @@ def test_full_lifecycle_over_http(world: World, client_for: Clients) -> None:
         "deliver",
         "complete",
     ]
-    assert detail["history"][7]["reasons"] == ["材料真实有效"]
+    assert detail["history"][10]["reasons"] == ["材料真实有效"]
     assert detail["history"][0]["action_label"] == "收件登记"
     assert all(d["status"] == "closed" for d in detail["deadlines"])
     assert {m["code"] for m in detail["materials"]} == {"id_card", "diploma", "application_form"}

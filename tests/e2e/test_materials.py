@@ -101,7 +101,9 @@ HOSTILE = [
 
 
 @pytest.mark.parametrize(
-    ("name", "data", "status", "code", "words"), HOSTILE, ids=[h[3] + "-" + h[0][-12:] for h in HOSTILE]
+    ("name", "data", "status", "code", "words"),
+    HOSTILE,
+    ids=[h[3] + "-" + h[0][-12:] for h in HOSTILE],
 )
 def test_hostile_files_are_refused_in_chinese(
     world: World,
@@ -139,11 +141,17 @@ def test_a_path_in_the_name_is_only_a_name(world: World, client_for: Clients) ->
 
 def test_unknown_slot_and_the_home_side_cannot_upload(world: World, client_for: Clients) -> None:
     no = register(world, diploma_application())
-    body = problem_of(put(client_for("clerk.cz"), no, "nope", "a.pdf", pdf_bytes()), 422, "input.invalid")
+    body = problem_of(
+        put(client_for("clerk.cz"), no, "nope", "a.pdf", pdf_bytes()), 422, "input.invalid"
+    )
     assert "nope" in body["detail"] and "diploma" in body["detail"]
     # Before the forward the home department does not see the case at all.
-    problem_of(put(client_for("reviewer.gz"), no, "diploma", "a.pdf", pdf_bytes()), 404, "case.not_found")
-    problem_of(put(client_for("clerk.gc"), no, "diploma", "a.pdf", pdf_bytes()), 404, "case.not_found")
+    problem_of(
+        put(client_for("reviewer.gz"), no, "diploma", "a.pdf", pdf_bytes()), 404, "case.not_found"
+    )
+    problem_of(
+        put(client_for("clerk.gc"), no, "diploma", "a.pdf", pdf_bytes()), 404, "case.not_found"
+    )
 
 
 def test_the_audit_chain_holds_the_hash_of_every_stored_file(
@@ -188,9 +196,7 @@ def test_forward_needs_a_scan_of_every_required_material(world: World) -> None:
     view = world.act(Forward, "clerk.cz", no, paper_only=["diploma", "application_form"])
     assert view.state == "forwarded"
     with world.uow() as uow:
-        last = uow.session.scalars(
-            select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)
-        ).one()
+        last = uow.session.scalars(select(AuditEvent).order_by(AuditEvent.id.desc()).limit(1)).one()
     assert last.action == "forward"
     assert last.payload["paper_only"] == ["diploma", "application_form"]
 
