@@ -28,8 +28,8 @@ from typing import Any, TextIO
 from tongban.services.core.config import Settings
 from tongban.services.core.runtime import open_runtime
 from tongban.services.demo import DEMO_PASSWORD, person_id
+from tongban.services.files.samples import multipart, png
 
-from .samples import multipart, png
 from .seeding import BENCH_FILES, pg_schema, schema_url
 from .transitions import CLERKS, REVIEWER, SCANNED, TRANSITIONS_PER_LIFECYCLE, drive, prepare
 

@@ -36,6 +36,7 @@ from tongban.services.core.logs import configure_logging
 from tongban.services.core.runtime import Runtime, open_runtime
 from tongban.services.demo import load_org, person_id
 from tongban.services.files.materials import upload
+from tongban.services.files.samples import png
 from tongban.services.guides.store import load_guides
 from tongban.services.users.actors import Actor, load_actor
 from tongban.workflow.commands import (
@@ -55,7 +56,6 @@ from tongban.workflow.identity import ApplicantKind
 
 from .pgbench import pgbench_tps
 from .replay import Recording, Replay, psycopg_recorder, sqlite_connection_class
-from .samples import png
 from .seeding import BENCH_FILES, pg_schema, schema_url, sqlite_file
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday the calendar package knows

@@ -274,8 +274,10 @@ def test_a_crash_between_blob_and_commit_leaves_nothing_dangling(
 
     orphan_data = pdf_bytes("orphan")
     with pytest.raises(Killed):
-        upload(world.uow(), case_no=no, slot="id_card", filename="o.pdf",
-               stream=io.BytesIO(orphan_data), actor=clerk, now=world.tick(), after_blob=die)  # fmt: skip
+        upload(
+            world.uow(), case_no=no, slot="id_card", filename="o.pdf",
+            stream=io.BytesIO(orphan_data), actor=clerk, now=world.tick(), after_blob=die,
+        )  # fmt: skip
     orphan = hashlib.sha256(orphan_data).hexdigest()
     # A writer killed mid-write leaves only a temporary file, which is never a blob.
     half = world.rt.blobs.root / "tmp" / "deadbeef.part"

@@ -1,4 +1,4 @@
-"""Files the benchmarks (and the demo) upload: real PDFs and PNGs made without a library,
+"""Files the demo and the benchmarks upload: real PDFs and PNGs made without a library,
 each distinct, of the size asked for."""
 
 from __future__ import annotations
