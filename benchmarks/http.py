@@ -23,6 +23,7 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from tongban.services.core.config import Settings
@@ -200,7 +201,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(url: str, key: str, workers: int) -> Iterator[int]:
+def _server(url: str, key: str, workers: int, files_dir: Path = BENCH_FILES) -> Iterator[int]:
     """`tongban serve --workers N` on a free loopback port, until the block ends."""
     port = _free_port()
     exe = shutil.which("tongban") or os.path.join(os.path.dirname(sys.executable), "tongban")
@@ -210,7 +211,7 @@ def _server(url: str, key: str, workers: int) -> Iterator[int]:
         "TONGBAN_AUDIT_KEY": key,
         "TONGBAN_LOG_LEVEL": "WARNING",
         "TONGBAN_ENV": "production",
-        "TONGBAN_FILES_DIR": str(BENCH_FILES),
+        "TONGBAN_FILES_DIR": str(files_dir),
     }
     proc = subprocess.Popen(
         [exe, "serve", "--port", str(port), "--workers", str(workers), "--no-sweeper"],

@@ -117,7 +117,7 @@ class BlobStore:
                 out.flush()
                 if before_sync is not None:
                     before_sync()
-                os.fsync(out.fileno())
+                os.fdatasync(out.fileno())  # data and the size needed to read it
         except BaseException:
             temp.unlink(missing_ok=True)
             raise

@@ -170,7 +170,7 @@ def _record(
             name=str(payload["name"]),
             size=int(str(payload["size"])),
             media_type=str(payload["media_type"]),
-            pages=payload.get("pages"),  # type: ignore[arg-type]
+            pages=payload.get("pages"),
             sha256=str(payload["sha256"]),
             uploaded_by=actor.user_id,
             uploader_name=actor.display_name,
