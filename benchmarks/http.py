@@ -171,7 +171,7 @@ async def _user(
                 status, out = await conn.request("POST", path, token=who["clerk"], raw=upload)
                 if status != 201:
                     raise HttpError(f"POST {path}: HTTP {status} {out}")
-            version = made["version"] + len(SCANNED)
+            version = made["version"]
             for action, body, role in _steps(app["applicant_id_number"]):
                 path = f"/api/cases/{made['case_no']}/actions/{action}"
                 done = await timed("POST", path, {**body, "version": version}, who[role], 200)

@@ -207,6 +207,8 @@ def record_lifecycle(database_url: str) -> Replay:
     try:
         actors = prepare(rt)
         drive(rt, actors, 3, first=900_000)  # warm the guide configs, calendar and statements
+        # The scans' uploads are left out (they move no version; the replay is of the
+        # transitions alone, whose events come after the uploads' in the chain).
         recording.on = True
 
         def scanning(started: bool) -> None:

@@ -163,6 +163,7 @@ PAIRS: list[tuple[str, Racer, Racer]] = [
 
 def _prepare(w: World, state: str) -> str:
     no = w.receive(APP, "clerk.cz")
+    w.scan(no)  # the racers push through the service: the scans are there first
     if state == "identity_verified":
         w.act(PassFormalReview, "clerk.cz", no)
         w.act(VerifyIdentity, "clerk.cz", no, document_number=APP.applicant_id_number)

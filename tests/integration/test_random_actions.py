@@ -114,7 +114,7 @@ APPLICATIONS: dict[str, tuple[str, Application]] = {
         dataclasses.replace(
             diploma_application("323"),
             materials=(
-                MaterialIn("id_card", e_licence_verified=True),
+                MaterialIn("id_card", e_licence_verified=True, licence_no="DZZZ-3417-0323"),
                 MaterialIn("diploma"),
                 MaterialIn("application_form"),
             ),
