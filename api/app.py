@@ -26,7 +26,7 @@ from tongban.services.core.logs import configure_logging
 from tongban.services.core.runtime import Runtime, open_runtime
 
 from .deps import RuntimeDep
-from .http import actions, cases, catalog, documents, session
+from .http import actions, cases, catalog, documents, materials, session
 from .middleware import RequestContext
 from .problems import (
     domain_error_handler,
@@ -43,6 +43,7 @@ ROUTERS: tuple[APIRouter, ...] = (
     cases.router,
     actions.router,
     documents.router,
+    materials.router,
     catalog.router,
     pages.router,
 )
@@ -110,7 +111,11 @@ def create_app(rt: Runtime, *, clock: Callable[[], datetime] = _utcnow) -> FastA
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
-    app.add_middleware(RequestContext, hsts=production)
+    # Uploads of scans may be as large as the configured file size, plus the multipart
+    # envelope; every other request stays under 1 MiB.
+    app.add_middleware(
+        RequestContext, hsts=production, upload_max=rt.settings.max_file_bytes + (1 << 20)
+    )
     # RequestContext writes the one access line per request (with request id and user);
     # uvicorn's own access logger would add a second, unbound one.
     logging.getLogger("uvicorn.access").disabled = True

@@ -26,6 +26,8 @@ log = structlog.get_logger("tongban.api")
 MAX_BODY_BYTES = 1 << 20  # 1 MiB: a case action or a registration is a few kilobytes
 INTERNAL_DETAIL = "系统内部错误，已记录。请稍后重试或联系管理员。"
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+# Uploads of scanned materials (the API's and the workbench's): their own size limit.
+_UPLOAD_PATH = re.compile(r"^(/api)?/cases/[^/]+/materials$")
 
 
 class BodyTooLarge(HTTPException):
@@ -78,11 +80,19 @@ def security_headers(path: str, *, hsts: bool) -> list[tuple[bytes, bytes]]:
 
 
 class RequestContext:
-    def __init__(self, app: ASGIApp, *, max_body: int = MAX_BODY_BYTES, hsts: bool = False) -> None:
+    def __init__(
+        self,
+        app: ASGIApp,
+        *,
+        max_body: int = MAX_BODY_BYTES,
+        hsts: bool = False,
+        upload_max: int | None = None,
+    ) -> None:
         self.app = app
         self.max_body = max_body
         # Strict-Transport-Security, in production (served over HTTPS).
         self.hsts = hsts
+        self.upload_max = upload_max if upload_max is not None else max_body
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -96,6 +106,13 @@ class RequestContext:
         state: dict[str, Any] = scope.setdefault("state", {})
         state["request_id"] = request_id
         path: str = scope.get("path", "")
+        upload = scope.get("method") == "POST" and bool(_UPLOAD_PATH.match(path))
+        limit = self.upload_max if upload else self.max_body
+        too_large = (
+            f"上传内容过大（文件上限 {(limit - (1 << 20)) / (1 << 20):.3g} MiB）。"
+            if upload
+            else "请求内容过大（上限 1 MiB）。"
+        )
         started = time.perf_counter()
         status = 500
         response_started = False
@@ -121,7 +138,7 @@ class RequestContext:
             message = await receive()
             if message["type"] == "http.request":
                 received += len(message.get("body", b""))
-                if received > self.max_body:
+                if received > limit:
                     raise BodyTooLarge()
             return message
 
@@ -141,13 +158,13 @@ class RequestContext:
 
         try:
             declared = headers.get(b"content-length", b"0")
-            if declared.isdigit() and int(declared) > self.max_body:
-                await send_problem(413, "request.too_large", "请求内容过大（上限 1 MiB）。")
+            if declared.isdigit() and int(declared) > limit:
+                await send_problem(413, "request.too_large", too_large)
             else:
                 await self.app(scope, limited_receive, send_with_id)
         except BodyTooLarge:
             if not response_started:
-                await send_problem(413, "request.too_large", "请求内容过大（上限 1 MiB）。")
+                await send_problem(413, "request.too_large", too_large)
         except Exception:
             log.exception("request.failed", method=scope.get("method"), path=path)
             if not response_started:

@@ -33,6 +33,8 @@ STATUS_OF_KIND: dict[str, int] = {
     "invalid": 422,
     "unauthenticated": 401,
     "throttled": 429,
+    "too_large": 413,
+    "unsupported": 415,
 }
 
 TITLES: dict[int, str] = {
@@ -208,7 +210,12 @@ def validation_errors(errors: Sequence[Mapping[str, Any]]) -> list[dict[str, str
     return out
 
 
-_FIELD_LABELS = field_labels() | {"version": "办件版本", "body": "请求内容"}
+_FIELD_LABELS = field_labels() | {
+    "version": "办件版本",
+    "body": "请求内容",
+    "slot": "材料",
+    "file": "文件",
+}
 
 
 def field_title(field: str) -> str:

@@ -23,14 +23,16 @@ import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, TextIO
 
 from tongban.services.core.config import Settings
 from tongban.services.core.runtime import open_runtime
 from tongban.services.demo import DEMO_PASSWORD, person_id
+from tongban.services.files.samples import multipart, png
 
-from .seeding import pg_schema, schema_url
-from .transitions import CLERKS, REVIEWER, TRANSITIONS_PER_LIFECYCLE, drive, prepare
+from .seeding import BENCH_FILES, pg_schema, schema_url
+from .transitions import CLERKS, REVIEWER, SCANNED, TRANSITIONS_PER_LIFECYCLE, drive, prepare
 
 DEFAULT_PG_URL = os.environ.get(
     "TONGBAN_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
@@ -67,12 +69,23 @@ class Connection:
         return cls(reader, writer)
 
     async def request(
-        self, method: str, path: str, body: Any = None, token: str | None = None
+        self,
+        method: str,
+        path: str,
+        body: Any = None,
+        token: str | None = None,
+        *,
+        raw: tuple[bytes, str] | None = None,
     ) -> tuple[int, Any]:
-        data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+        """A JSON `body`, or `raw` (bytes and their Content-Type)."""
+        if raw is not None:
+            data, content_type = raw
+        else:
+            data = b"" if body is None else json.dumps(body, ensure_ascii=False).encode()
+            content_type = "application/json" if body is not None else ""
         head = [f"{method} {path} HTTP/1.1", "Host: 127.0.0.1", f"Content-Length: {len(data)}"]
-        if body is not None:
-            head.append("Content-Type: application/json")
+        if content_type:
+            head.append(f"Content-Type: {content_type}")
         if token is not None:
             head.append(f"Authorization: Bearer {token}")
         self.writer.write(("\r\n".join(head) + "\r\n\r\n").encode("latin-1") + data)
@@ -151,6 +164,13 @@ async def _user(
                 return
             app = _application(i)
             made = await timed("POST", "/api/cases", app, who["clerk"], 201)
+            # The scans a forward needs: uploads, neither timed nor counted as transitions.
+            for n, slot in enumerate(SCANNED):
+                upload = multipart({"slot": slot}, f"{slot}.png", png(seed=i * 3 + n), "image/png")
+                path = f"/api/cases/{made['case_no']}/materials"
+                status, out = await conn.request("POST", path, token=who["clerk"], raw=upload)
+                if status != 201:
+                    raise HttpError(f"POST {path}: HTTP {status} {out}")
             version = made["version"]
             for action, body, role in _steps(app["applicant_id_number"]):
                 path = f"/api/cases/{made['case_no']}/actions/{action}"
@@ -181,7 +201,7 @@ def _free_port() -> int:
 
 
 @contextmanager
-def _server(url: str, key: str, workers: int) -> Iterator[int]:
+def _server(url: str, key: str, workers: int, files_dir: Path = BENCH_FILES) -> Iterator[int]:
     """`tongban serve --workers N` on a free loopback port, until the block ends."""
     port = _free_port()
     exe = shutil.which("tongban") or os.path.join(os.path.dirname(sys.executable), "tongban")
@@ -192,6 +212,7 @@ def _server(url: str, key: str, workers: int) -> Iterator[int]:
         "TONGBAN_SESSION_SECRET": key[::-1],
         "TONGBAN_LOG_LEVEL": "WARNING",
         "TONGBAN_ENV": "production",
+        "TONGBAN_FILES_DIR": str(files_dir),
     }
     proc = subprocess.Popen(
         [exe, "serve", "--port", str(port), "--workers", str(workers), "--no-sweeper"],
@@ -243,7 +264,13 @@ def run_http_bench(
         key = secrets.token_hex(32)
         database = schema_url(url, schema)
         rt = open_runtime(
-            Settings(database_url=database, audit_key=key, session_secret=key[::-1]), init=True
+            Settings(
+                database_url=database,
+                audit_key=key,
+                session_secret=key[::-1],
+                files_dir=BENCH_FILES,
+            ),
+            init=True,
         )
         try:
             actors = prepare(rt)

@@ -48,6 +48,9 @@ from tongban.workflow.identity import ApplicantKind
 from tongban.workflow.stages import Stage
 from tongban.workflow.states import Side, State
 
+# Where the benchmarks' runtimes keep uploaded scans (content-addressed, shared by all).
+BENCH_FILES = Path(tempfile.gettempdir()) / "tongban-bench-files"
+
 
 def schema_url(url: str, schema: str) -> str:
     """`url` with every connection's search_path set to `schema`."""
@@ -81,7 +84,11 @@ def sqlite_file() -> Iterator[Path]:
 def pg_runtime(url: str, prefix: str = "tb_bench") -> Iterator[Runtime]:
     """A runtime on a fresh schema of `url` (see pg_schema)."""
     with pg_schema(url, prefix) as schema:
-        settings = Settings(database_url=schema_url(url, schema), audit_key=secrets.token_hex(32))
+        settings = Settings(
+            database_url=schema_url(url, schema),
+            audit_key=secrets.token_hex(32),
+            files_dir=BENCH_FILES,
+        )
         rt = open_runtime(settings, init=True)
         try:
             yield rt

@@ -12,6 +12,7 @@ and two processes driving lifecycles at once against one. The last line is for m
 
 from __future__ import annotations
 
+import io
 import multiprocessing
 import secrets
 import sqlite3
@@ -34,6 +35,8 @@ from tongban.services.core.config import Settings
 from tongban.services.core.logs import configure_logging
 from tongban.services.core.runtime import Runtime, open_runtime
 from tongban.services.demo import load_org, person_id
+from tongban.services.files.materials import upload
+from tongban.services.files.samples import png
 from tongban.services.guides.store import load_guides
 from tongban.services.users.actors import Actor, load_actor
 from tongban.workflow.commands import (
@@ -53,7 +56,7 @@ from tongban.workflow.identity import ApplicantKind
 
 from .pgbench import pgbench_tps
 from .replay import Recording, Replay, psycopg_recorder, sqlite_connection_class
-from .seeding import pg_schema, schema_url, sqlite_file
+from .seeding import BENCH_FILES, pg_schema, schema_url, sqlite_file
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday the calendar package knows
 TRANSITIONS_PER_LIFECYCLE = 8
@@ -111,6 +114,20 @@ def _steps(case_no: str, document: str, clerk: str) -> list[tuple[CaseCommand, s
     ]
 
 
+SCANNED = ("id_card", "photo", "application_form")
+
+
+def scan(rt: Runtime, actor: Actor, case_no: str, now: datetime, i: int) -> None:
+    """The clerk's scans of the three materials (a forward needs them); not a transition,
+    so neither timed nor counted."""
+    for n, slot in enumerate(SCANNED):
+        data = png(seed=i * len(SCANNED) + n)
+        upload(
+            rt.uow(), case_no=case_no, slot=slot, filename=f"{slot}.png",
+            stream=io.BytesIO(data), actor=actor, now=now,
+        )  # fmt: skip
+
+
 def prepare(rt: Runtime) -> dict[str, Actor]:
     """Catalog, guides and the demo organisation; the actors by username."""
     load_catalog(rt.uow())
@@ -128,8 +145,11 @@ def drive(
     first: int = 0,
     start: datetime = START,
     before_each: Callable[[int], None] | None = None,
+    scanning: Callable[[bool], None] | None = None,
 ) -> Timings:
-    """`cases` full lifecycles at `clerk`'s window, each action timed."""
+    """`cases` full lifecycles at `clerk`'s window, each action timed (the uploads of the
+    scans between the receipt and the formal review are not: `scanning(True)` and
+    `scanning(False)` bracket them, so that a recording can leave them out)."""
     timings = Timings()
     now = start
     for i in range(first, first + cases):
@@ -140,6 +160,11 @@ def drive(
         began = time.perf_counter()
         case_no = receive(rt.uow(), app, actor=actors[clerk], now=now).case_no
         timings.record("receive", time.perf_counter() - began)
+        if scanning is not None:
+            scanning(True)
+        scan(rt, actors[clerk], case_no, now, i)
+        if scanning is not None:
+            scanning(False)
         for command, who in _steps(case_no, app.applicant_id_number, clerk):
             now += timedelta(seconds=7)
             began = time.perf_counter()
@@ -169,7 +194,9 @@ def record_lifecycle(database_url: str) -> Replay:
     """The statements of one lifecycle in steady state (caches warm), recorded at the driver
     of a runtime over `database_url` (migrated here), ready to replay there."""
     recording = Recording()
-    settings = Settings(database_url=database_url, audit_key=secrets.token_hex(32))
+    settings = Settings(
+        database_url=database_url, audit_key=secrets.token_hex(32), files_dir=BENCH_FILES
+    )
     if make_url(database_url).get_backend_name() == "sqlite":
         factory = sqlite_connection_class(recording)
         rt = open_runtime(settings, init=True, connect_args={"factory": factory})
@@ -180,8 +207,14 @@ def record_lifecycle(database_url: str) -> Replay:
     try:
         actors = prepare(rt)
         drive(rt, actors, 3, first=900_000)  # warm the guide configs, calendar and statements
+        # The scans' uploads are left out (they move no version; the replay is of the
+        # transitions alone, whose events come after the uploads' in the chain).
         recording.on = True
-        drive(rt, actors, 1, first=900_003)
+
+        def scanning(started: bool) -> None:
+            recording.on = not started
+
+        drive(rt, actors, 1, first=900_003, scanning=scanning)
         recording.on = False
         return Replay(recording, rt.statements)
     finally:
@@ -253,7 +286,9 @@ def _conninfo(sqlalchemy_url: str) -> str:
 
 def _worker(url: str, key: str, clerk: str, cases: int, barrier: Any, out: Any) -> None:
     configure_logging(level="WARNING")
-    rt = open_runtime(Settings(database_url=url, audit_key=key, log_level="WARNING"))
+    rt = open_runtime(
+        Settings(database_url=url, audit_key=key, files_dir=BENCH_FILES, log_level="WARNING")
+    )
     try:
         actors = {name: load_actor(rt.uow(), name) for name in (clerk, REVIEWER)}
         drive(rt, actors, 2, clerk=clerk, first=800_000)  # warm up
@@ -288,7 +323,9 @@ def two_processes(url: str, key: str, cases: int) -> float:
 def _measured_pg(url: str) -> Iterator[tuple[Runtime, str]]:
     with pg_schema(url) as schema:
         key = secrets.token_hex(32)
-        settings = Settings(database_url=schema_url(url, schema), audit_key=key)
+        settings = Settings(
+            database_url=schema_url(url, schema), audit_key=key, files_dir=BENCH_FILES
+        )
         rt = open_runtime(settings, init=True)
         try:
             yield rt, key
@@ -305,7 +342,9 @@ def run_transitions_bench(
     )
     figures: dict[str, float] = {}
     with sqlite_file() as path:
-        settings = Settings(database_url=f"sqlite:///{path}", audit_key=secrets.token_hex(32))
+        settings = Settings(
+            database_url=f"sqlite:///{path}", audit_key=secrets.token_hex(32), files_dir=BENCH_FILES
+        )
         rt = open_runtime(settings, init=True)
         try:
             actors = prepare(rt)

@@ -4,7 +4,7 @@ from .alerts import Alert, OutboxMessage, UnitActivity
 from .audit import AuditEvent, Setting
 from .base import Base
 from .calendar import CalendarDay, CalendarYear
-from .case import Case, CaseCounter, CaseMaterial
+from .case import Case, CaseCounter, CaseFile, CaseMaterial
 from .catalog import GuideVersion, Item
 from .deadline import Deadline
 from .document import CaseDocument
@@ -20,6 +20,7 @@ __all__ = [
     "Case",
     "CaseCounter",
     "CaseDocument",
+    "CaseFile",
     "CaseMaterial",
     "Deadline",
     "Department",

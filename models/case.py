@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import ForeignKey, Index, String, Text
+from sqlalchemy import BigInteger, ForeignKey, Index, String, Text
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from tongban.workflow.delivery import DeliveryMethod
@@ -102,9 +102,32 @@ class CaseMaterial(Base):
     copies: Mapped[int] = mapped_column(default=1)
     original_required: Mapped[bool] = mapped_column(default=False)
     e_licence_verified: Mapped[bool] = mapped_column(default=False)
+    # The electronic licence's number (电子证照编号) when one verified the material.
+    licence_no: Mapped[str] = mapped_column(String(64), default="")
     details: Mapped[dict[str, Any]] = mapped_column(default=dict)
 
     case: Mapped[Case] = relationship(back_populates="materials")
+
+
+class CaseFile(Base):
+    """A scanned file uploaded into one of the guide's material slots of a case. The bytes
+    live in the blob store under their SHA-256 (services.files); this row says whose, what
+    and when. Two rows may share a blob (the same scan uploaded twice)."""
+
+    __tablename__ = "case_files"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id"), index=True)
+    slot: Mapped[str] = mapped_column(String(64))  # the material's code in the guide
+    name: Mapped[str] = mapped_column(String(255))  # as uploaded, path parts removed
+    size: Mapped[int] = mapped_column(BigInteger)
+    media_type: Mapped[str] = mapped_column(String(64))
+    pages: Mapped[int | None]  # PDF page count
+    sha256: Mapped[str] = mapped_column(String(64), index=True)
+    uploaded_by: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    uploader_name: Mapped[str] = mapped_column(String(100))
+    unit: Mapped[str] = mapped_column(String(200))
+    uploaded_at: Mapped[datetime]
 
 
 class CaseCounter(Base):

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 from datetime import datetime, timedelta
 
 from sqlalchemy import func, select
@@ -34,9 +35,11 @@ from .cases.receive import receive
 from .catalog.items import load_catalog
 from .core.uow import UnitOfWork
 from .departments.registry import declare_items
+from .files.materials import upload
+from .files.samples import pdf_of_size
 from .guides.store import load_guides
 from .users.accounts import create_user
-from .users.actors import load_actor
+from .users.actors import Actor, load_actor
 
 DEMO_PASSWORD = "tongban-demo"
 
@@ -201,6 +204,16 @@ def _cases() -> list[tuple[str, Application, list[Step]]]:
     ]  # fmt: skip
 
 
+def _scan(
+    uow: UnitOfWork, case_no: str, application: Application, clerk: Actor, at: datetime
+) -> None:
+    """A small one-page PDF for each material handed in, as a window scans them."""
+    for m in application.materials:
+        data = pdf_of_size(4096, f"{case_no} {m.code} (demo scan)")
+        upload(uow, case_no=case_no, slot=m.code, filename=f"{m.code}.pdf",
+               stream=io.BytesIO(data), actor=clerk, now=at)  # fmt: skip
+
+
 def load_demo(uow: UnitOfWork, *, now: datetime) -> list[str]:
     """Load the catalog, guides, organisation and a dozen demo cases; return the case numbers."""
     load_catalog(uow)
@@ -217,6 +230,8 @@ def load_demo(uow: UnitOfWork, *, now: datetime) -> list[str]:
         # Spread the demo over the last few working days so deadlines show varied urgency.
         at = now - timedelta(days=6 - index % 6, hours=index)
         case_no = receive(uow, application, actor=actors[clerk], now=at).case_no
+        if index > 0:  # the newest case still waits for its scans
+            _scan(uow, case_no, application, actors[clerk], at + timedelta(minutes=10))
         for offset, (who, command, fields) in enumerate(steps, start=1):
             act(
                 uow,

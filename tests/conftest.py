@@ -123,6 +123,7 @@ def _settings(url: str, tmp_path: Path) -> Settings:
         audit_key=secrets.token_hex(32),
         session_secret=secrets.token_hex(32),
         audit_key_file=tmp_path / "audit.key",
+        files_dir=tmp_path / "files",
     )
 
 

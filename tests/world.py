@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import io
 import secrets
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -12,7 +13,7 @@ from typing import Any
 
 from sqlalchemy import create_engine, inspect, select, text
 
-from tongban.models import AuditEvent, Case, CaseMaterial, Deadline
+from tongban.models import AuditEvent, Case, CaseFile, CaseMaterial, Deadline
 from tongban.services.cases.act import act
 from tongban.services.cases.receive import receive
 from tongban.services.cases.views import CaseView
@@ -21,6 +22,7 @@ from tongban.services.core.config import Settings
 from tongban.services.core.runtime import Runtime, open_runtime
 from tongban.services.core.uow import UnitOfWork
 from tongban.services.demo import DEMO_PASSWORD, USERS, load_org, person_id
+from tongban.services.files.materials import upload
 from tongban.services.guides.store import load_guides
 from tongban.services.users.accounts import create_user
 from tongban.services.users.actors import Actor, load_actor
@@ -36,6 +38,7 @@ from tongban.workflow.delivery import DeliveryMethod
 from tongban.workflow.identity import ApplicantKind
 
 from .conftest import PG_URL, T0, pg_schema_url
+from .scans import pdf_bytes
 
 ORIGINALS_ITEM = "1-01"  # 学历公证: the diploma original goes to the notary office
 NO_ORIGINALS_ITEM = "2-21"  # 社会保障卡申领: identity checked in person, nothing mailed
@@ -69,13 +72,49 @@ class World:
         at: datetime | None = None,
         **fields: Any,
     ) -> CaseView:
-        """`who` takes the action of `command` on `case_no` (an hour on, unless `at` is given)."""
+        """`who` takes the action of `command` on `case_no` (an hour on, unless `at` is given).
+
+        A forward sends the scans: when the case has no file yet, the clerk first uploads a
+        PDF of each material handed in (at the same instant), as at a real window. A test of
+        the forward rule itself uploads what it means to, or declares `paper_only`."""
         when = at or self.tick()
+        if command is Forward and "paper_only" not in fields and not self.has_scans(case_no):
+            self.scan(case_no, who, at=when)
         return act(self.uow(), make(command, case_no, **fields), actor=self.actors[who], now=when)
 
+    def has_scans(self, case_no: str) -> bool:
+        with self.uow() as uow:
+            found = uow.session.scalar(
+                select(CaseFile.id)
+                .join(Case, Case.id == CaseFile.case_id)
+                .where(Case.case_no == case_no)
+                .limit(1)
+            )
+        return found is not None
+
+    def scan(self, case_no: str, clerk: str = "clerk.cz", at: datetime | None = None) -> None:
+        """The clerk uploads a one-page PDF scan of every material handed in so far."""
+        with self.uow() as uow:
+            codes = uow.session.scalars(
+                select(CaseMaterial.code)
+                .join(Case, Case.id == CaseMaterial.case_id)
+                .where(Case.case_no == case_no)
+                .order_by(CaseMaterial.id)
+            ).all()
+        for code in codes:
+            upload(
+                self.uow(),
+                case_no=case_no,
+                slot=code,
+                filename=f"{code}.pdf",
+                stream=io.BytesIO(pdf_bytes(f"{case_no} {code}")),
+                actor=self.actors[clerk],
+                now=at or self.clock,
+            )
+
     def forward(self, case_no: str, clerk: str = "clerk.cz") -> None:
-        """Formal review, identity check (the applicant in person) and forward: from here
-        on the home department sees the case."""
+        """Formal review, identity check (the applicant in person) and forward: from
+        here on the home department sees the case."""
         with self.uow() as uow:
             number = uow.session.scalars(
                 select(Case.applicant_id_number).where(Case.case_no == case_no)
@@ -146,6 +185,7 @@ def fresh_runtime(backend: str, folder: Path) -> Iterator[Runtime]:
         audit_key=secrets.token_hex(32),
         session_secret=secrets.token_hex(32),
         audit_key_file=folder / "audit.key",
+        files_dir=folder / "files",
     )
     schema = None
     admin = None

@@ -63,6 +63,7 @@ from .guards import (
     originals_needed,
     reasons_given,
     return_tracked,
+    scans_complete,
     supplement_materials_known,
     supplement_period_over,
     tracking_given,
@@ -76,6 +77,15 @@ from .states import BEFORE_DECISION, DECIDING, Side, State
 # The receipt creates a case, so it is no transition; its audit events carry this name.
 RECEIVE = "receive"
 RECEIVE_LABEL = "收件登记"
+# An uploaded scan is no transition either; its audit event carries this name.
+UPLOAD = "upload_material"
+UPLOAD_LABEL = "上传材料"
+# While the window holds the case it may add scans: before the push, and when the case is
+# back for a supplement. Once forwarded, what the home department reviews stays as sent.
+UPLOAD_STATES: frozenset[State] = frozenset(
+    {State.RECEIVED, State.SUPPLEMENTING, State.FORMALLY_REVIEWED, State.IDENTITY_VERIFIED,
+     State.RETURNED}
+)  # fmt: skip
 
 
 def _supplied(facts: CaseFacts, cmd: CaseCommand) -> tuple[Material, ...]:
@@ -83,6 +93,12 @@ def _supplied(facts: CaseFacts, cmd: CaseCommand) -> tuple[Material, ...]:
     if facts.guide is None:
         return ()  # no guide to name the materials by (the services always have one)
     return check_materials(facts.guide, fresh_materials(facts, cmd))
+
+
+def _licences(facts: CaseFacts, cmd: CaseCommand) -> Mapping[str, Any]:
+    """The electronic licence numbers of the materials a supplement hands in."""
+    numbers = {m.code: m.licence_no for m in _supplied(facts, cmd) if m.licence_no}
+    return {"licences": numbers} if numbers else {}
 
 
 def _verified(facts: CaseFacts, cmd: CaseCommand) -> Mapping[str, Any]:
@@ -154,7 +170,8 @@ ACTIONS: tuple[Action, ...] = (
            applicant_period="open"),
     Action("supplement", "补正材料", Supplement,
            (S.SUPPLEMENTING,), S.RECEIVED, W, checks=(supplement_materials_known,),
-           hands_in=_supplied, reads_materials=True, applicant_period="close"),
+           hands_in=_supplied, reads_materials=True, records=_licences,
+           applicant_period="close"),
     # The window never refuses acceptance: it declines to receive (不予收件).
     Action("decline", "不予收件", Decline,
            (S.RECEIVED, S.SUPPLEMENTING, S.RETURNED), S.DECLINED, W,
@@ -164,8 +181,10 @@ ACTIONS: tuple[Action, ...] = (
            records=_verified),
     Action("fail_identity", "身份核验不通过", FailIdentity,
            (S.FORMALLY_REVIEWED,), S.IDENTITY_FAILED, W, checks=(reasons_given,)),
+    # The scans go with the case: a required material without a file blocks the push.
     Action("forward", "在线推送", Forward,
-           (S.IDENTITY_VERIFIED, S.RETURNED), S.FORWARDED, W),
+           (S.IDENTITY_VERIFIED, S.RETURNED), S.FORWARDED, W, checks=(scans_complete,),
+           reads_materials=True),
     # --- home: acceptance is the competent department's (行政许可法 第三十二条) ----------
     Action("accept", "受理", Accept, (S.FORWARDED,), S.ACCEPTED, H),
     Action("not_accept", "不予受理", NotAccept, (S.FORWARDED,), S.NOT_ACCEPTED, H,
@@ -246,7 +265,9 @@ def label_of(action: Action, guide: GuideConfig | None) -> str:
 _BY_COMMAND: Mapping[type[CaseCommand], Action] = {a.command: a for a in ACTIONS}
 
 # What an audit event's action is called, for every action the chain records.
-EVENT_LABELS: Mapping[str, str] = {RECEIVE: RECEIVE_LABEL} | {a.name: a.label for a in ACTIONS}
+EVENT_LABELS: Mapping[str, str] = {RECEIVE: RECEIVE_LABEL, UPLOAD: UPLOAD_LABEL} | {
+    a.name: a.label for a in ACTIONS
+}
 
 
 def action_of(command: CaseCommand) -> Action:

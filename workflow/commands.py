@@ -41,6 +41,7 @@ class MaterialIn:
     code: str = field(metadata=_about("材料编码", min_length=1, max_length=64))
     copies: int = field(default=1, metadata=_about("份数", ge=1, le=99))
     e_licence_verified: bool = field(default=False, metadata=_about("已通过电子证照核验"))
+    licence_no: str = field(default="", metadata=_about("电子证照编号", max_length=64))
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,12 @@ class FailIdentity(WithReasons):
 
 @dataclass(frozen=True, kw_only=True)
 class Forward(CaseCommand):
-    """在线推送."""
+    """在线推送: the case and its scans go to the home department. Required materials the
+    guide allows on paper may go without a scan when listed here (recorded as such)."""
+
+    paper_only: tuple[str, ...] = field(
+        default=(), metadata=_about("仅交纸质件的材料", max_length=64, max_items=MAX_MATERIALS)
+    )
 
 
 @dataclass(frozen=True, kw_only=True)

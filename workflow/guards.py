@@ -17,6 +17,7 @@ from dataclasses import dataclass
 from .commands import (
     CaseCommand,
     Deliver,
+    Forward,
     MailOriginals,
     MaterialIn,
     RequestHomeSupplement,
@@ -31,7 +32,15 @@ from .commands import (
     has_text,
 )
 from .delivery import DELIVERY_SIDE, DeliveryMethod
-from .guide import GuideConfig, Material, MaterialsInvalid, check_materials, missing_materials
+from .guide import (
+    GuideConfig,
+    Material,
+    MaterialsInvalid,
+    check_materials,
+    missing_materials,
+    paper_refused,
+    unscanned,
+)
 from .holds import HOLD_LABELS, Hold
 from .identity import (
     DOCUMENT_LABELS,
@@ -63,6 +72,8 @@ class CaseFacts:
     # The applicant's 补正期限 has run out (the caller compares it with the time it acts at).
     supplement_overdue: bool = False
     originals_returned: bool = False  # 原件退还: sent back to the applicant
+    # The material slots with at least one uploaded file (read with the materials).
+    scanned: frozenset[str] = frozenset()
 
     @property
     def originals_held(self) -> bool:
@@ -197,6 +208,34 @@ def materials_complete(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
     return Refusal(
         "formal_review.materials_missing",
         f"材料不齐全，缺少：{'、'.join(missing)}。请一次性告知申请人补正，或补录已收材料。",
+    )
+
+
+def scans_complete(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    """A forward sends the scans: every material the guide marks 必交 has a file, an
+    electronic licence, or is declared paper-only where the guide allows paper."""
+    cmd = attempt.command
+    assert isinstance(cmd, Forward)
+    if facts.guide is None:
+        return None
+    paper = tuple(c.strip() for c in cmd.paper_only if c.strip())
+    refused = paper_refused(facts.guide, paper)
+    if refused:
+        return Refusal(
+            "forward.paper_not_allowed",
+            f"仅交纸质件的材料：操作指南不允许以下材料只交纸质件：{'、'.join(refused)}。"
+            "请上传其扫描件。",
+            field="paper_only",
+        )
+    missing = unscanned(
+        facts.guide, facts.handed_in, facts.scanned, paper, agent=facts.agent is not None
+    )
+    if not missing:
+        return None
+    return Refusal(
+        "forward.scans_missing",
+        f"以下必交材料尚无扫描件，不能推送：{'、'.join(missing)}。"
+        "请先上传扫描件（PDF、JPEG、PNG 或 OFD），或对指南允许的材料注明仅交纸质件。",
     )
 
 

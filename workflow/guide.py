@@ -35,6 +35,14 @@ class MaterialSpec:
     e_licence: bool = False  # an electronic licence can stand in for the original
     # Needed only when someone appears for the applicant (授权委托书, 监护关系证明).
     agent: bool = False
+    # The guide allows it to travel on paper only, with no scan (纸质件): a forward may
+    # then go without its file, recorded as such. An original the home department examines
+    # travels by mail anyway, so the same holds for `original` materials.
+    paper: bool = False
+
+    @property
+    def paper_allowed(self) -> bool:
+        return self.paper or self.original
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ def parse_config(front: Mapping[str, Any]) -> GuideConfig:
             copies=int(m.get("copies", 1)),
             e_licence=bool(m.get("e_licence", False)),
             agent=bool(m.get("agent", False)),
+            paper=bool(m.get("paper", False)),
         )
         for m in front.get("materials") or ()
     )
@@ -136,13 +145,17 @@ class Material:
     copies: int = 1
     original_required: bool = False
     e_licence_verified: bool = False
+    licence_no: str = ""  # the electronic licence's number (电子证照编号), when verified by one
 
 
 class MaterialsInvalid(ValueError):
     """Materials a guide does not list, listed twice, or with no copies; says which."""
 
     code = "input.invalid"
-    field = "materials"
+
+    def __init__(self, message: str, *, field: str = "materials") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 def check_materials(config: GuideConfig, given: Sequence[MaterialIn]) -> tuple[Material, ...]:
@@ -158,6 +171,13 @@ def check_materials(config: GuideConfig, given: Sequence[MaterialIn]) -> tuple[M
             raise MaterialsInvalid(f"材料：材料「{spec.name}」重复登记。")
         if m.copies < 1:
             raise MaterialsInvalid(f"材料：材料「{spec.name}」份数须至少为1。")
+        verified = m.e_licence_verified and spec.e_licence
+        licence_no = m.licence_no.strip() if verified else ""
+        if verified and not licence_no:
+            raise MaterialsInvalid(
+                f"电子证照编号：材料「{spec.name}」已通过电子证照核验的，请填写电子证照编号。",
+                field="licence_no",
+            )
         seen.add(m.code)
         out.append(
             Material(
@@ -165,7 +185,8 @@ def check_materials(config: GuideConfig, given: Sequence[MaterialIn]) -> tuple[M
                 name=spec.name,
                 copies=m.copies,
                 original_required=spec.original,
-                e_licence_verified=m.e_licence_verified and spec.e_licence,
+                e_licence_verified=verified,
+                licence_no=licence_no,
             )
         )
     return tuple(out)
@@ -174,3 +195,35 @@ def check_materials(config: GuideConfig, given: Sequence[MaterialIn]) -> tuple[M
 def originals_required(config: GuideConfig, materials: Iterable[Material]) -> bool:
     """Whether any handed-in material's original must travel to the home department."""
     return bool(originals_to_mail(config, {m.code: m.e_licence_verified for m in materials}))
+
+
+def unscanned(
+    config: GuideConfig,
+    handed_in: Iterable[Material],
+    scanned: Iterable[str],
+    paper_only: Iterable[str] = (),
+    *,
+    agent: bool = False,
+) -> tuple[str, ...]:
+    """Names of the guide's required materials (必交) a forward would send without a file:
+    no scan uploaded, not verified through an electronic licence (the home department looks
+    the licence up by its number), and not declared paper-only."""
+    files = set(scanned)
+    paper = set(paper_only)
+    licensed = {m.code for m in handed_in if m.e_licence_verified}
+    return tuple(
+        m.name
+        for m in config.materials
+        if m.required and (agent or not m.agent) and m.code not in files | licensed | paper
+    )
+
+
+def paper_refused(config: GuideConfig, paper_only: Iterable[str]) -> tuple[str, ...]:
+    """Of the codes declared paper-only, those the guide does not allow on paper alone (by
+    name; an unknown code by itself)."""
+    out = []
+    for code in paper_only:
+        spec = config.material(code)
+        if spec is None or not spec.paper_allowed:
+            out.append(spec.name if spec else code)
+    return tuple(out)

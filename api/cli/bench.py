@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import sys
+from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from tongban.benchmarks.deadlines import run_deadlines_bench
+from tongban.benchmarks.files import run_files_bench
 from tongban.benchmarks.http import run_http_bench
 from tongban.benchmarks.signin import run_signin_bench
 from tongban.benchmarks.transitions import run_transitions_bench
@@ -69,3 +71,21 @@ def bench_signin(
     right password: the first two must be indistinguishable."""
     configure_logging(level="WARNING")
     run_signin_bench(rounds=rounds, out=sys.stdout)
+
+
+@bench_app.command("files")
+def bench_files(
+    count: Annotated[int, typer.Option(min=1, help="Files to upload.")] = 1000,
+    size_kib: Annotated[int, typer.Option(min=1, help="Size of each file, KiB.")] = 200,
+    concurrency: Annotated[int, typer.Option(min=1, max=64, help="Uploads in flight.")] = 4,
+    folder: Annotated[
+        Path | None, typer.Option("--dir", help="Work folder's parent (the disk measured).")
+    ] = None,
+) -> None:
+    """Upload throughput through the JSON API of a real uvicorn, against a plain copy of
+    the same files on the same disk."""
+    configure_logging(level="WARNING")
+    run_files_bench(
+        count=count, size=size_kib * 1024, concurrency=concurrency,
+        folder=folder or Path.cwd(), out=sys.stdout,
+    )  # fmt: skip

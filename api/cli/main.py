@@ -11,6 +11,7 @@ from .calendar import calendar_app
 from .catalog import catalog_app
 from .departments import departments_app
 from .documents import documents_app
+from .files import files_app
 from .guides import guides_app
 from .report import report_app
 from .serve import serve
@@ -34,6 +35,7 @@ app.add_typer(guides_app, name="guides")
 app.add_typer(documents_app, name="documents")
 app.add_typer(calendar_app, name="calendar")
 app.add_typer(report_app, name="report")
+app.add_typer(files_app, name="files")
 app.add_typer(bench_app, name="bench")
 
 

@@ -12,7 +12,7 @@ import typing
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Request, Response
+from fastapi import APIRouter, File, Form, Path, Query, Request, Response, UploadFile
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, ValidationError
 
@@ -22,6 +22,7 @@ from tongban.services.cases.receive import receive
 from tongban.services.core.errors import DomainError, InvalidInput
 from tongban.services.core.runtime import Runtime
 from tongban.services.documents.issue import document_links
+from tongban.services.files.materials import upload
 from tongban.services.users.accounts import change_password, sign_in
 from tongban.services.users.actors import Actor
 from tongban.workflow.actions import EVENT_LABELS
@@ -359,7 +360,12 @@ def _materials(form: dict[str, list[str]]) -> list[dict[str, Any]]:
     """Ticked materials, each with whether its electronic licence was verified."""
     licence = set(form.get("e_licence", []))
     return [
-        {"code": code, "e_licence_verified": code in licence} for code in form.get("materials", [])
+        {
+            "code": code,
+            "e_licence_verified": code in licence,
+            "licence_no": _first(form, f"licence_no_{code}").strip() if code in licence else "",
+        }
+        for code in form.get("materials", [])
     ]
 
 
@@ -383,6 +389,8 @@ def _action_body(model: type[BaseModel], form: dict[str, list[str]]) -> dict[str
             continue
         if name == "materials":
             body[name] = _materials(form)
+        elif name == "paper_only":  # checkboxes
+            body[name] = form.get(name, [])
         elif typing.get_origin(field.annotation) is list:
             entries = [ln.strip() for ln in _first(form, name).splitlines() if ln.strip()]
             if entries or field.is_required():
@@ -430,3 +438,41 @@ def act(
         error_action=action,
         values=form,
     )
+
+
+@router.post("/cases/{case_no}/materials")
+def upload_material(
+    request: Request,
+    case_no: PageCaseNo,
+    slot: Annotated[str, Form(max_length=64)],
+    file: Annotated[UploadFile, File()],
+    actor: CurrentActor,
+    claims: SessionDep,
+    tokens: TokensDep,
+    rt: RuntimeDep,
+    now: NowDep,
+) -> Response:
+    """The workbench's upload form (the CSRF token is checked by `current_actor`)."""
+    try:
+        upload(
+            rt.uow(),
+            case_no=case_no,
+            slot=slot,
+            filename=file.filename,
+            stream=file.file,
+            actor=actor,
+            now=now,
+        )
+    except DomainError as err:
+        return _case_page(
+            request,
+            actor,
+            tokens.csrf_token(claims),
+            rt,
+            now,
+            case_no,
+            status=_status(err),
+            error=err.message,
+            error_action="upload",
+        )
+    return RedirectResponse(f"/cases/{case_no}?done=upload_material", status_code=303)

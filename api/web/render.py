@@ -45,6 +45,14 @@ PAYLOAD_LABELS: dict[str, str] = field_labels() | {
     "remedies": "救济途径",
     "decision_label": "决定",
     "default_guide_confirmed": "已确认按默认指南收件",
+    # An uploaded scan (上传材料).
+    "slot": "材料",
+    "name": "文件名",
+    "size": "字节数",
+    "media_type": "类型",
+    "pages": "页数",
+    "sha256": "SHA-256",
+    "licences": "电子证照编号",
 }
 
 _VALUE_LABELS: dict[str, str] = {
@@ -82,6 +90,8 @@ def payload_items(payload: dict[str, Any]) -> list[tuple[str, str]]:
             text = "是" if value else "否"
         elif isinstance(value, list):
             text = "、".join(str(v) for v in value)
+        elif isinstance(value, dict):
+            text = "、".join(f"{k}：{v}" for k, v in value.items())
         else:
             text = _VALUE_LABELS.get(str(value), str(value))
         out.append((PAYLOAD_LABELS.get(key, key), text))

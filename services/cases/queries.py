@@ -27,7 +27,7 @@ from tongban.models import (
     Item,
     Office,
 )
-from tongban.workflow.actions import EVENT_LABELS, label_of
+from tongban.workflow.actions import EVENT_LABELS, UPLOAD_STATES, label_of
 from tongban.workflow.availability import Availability, availability
 from tongban.workflow.calendar import SHANGHAI, WorkCalendar, due_date
 from tongban.workflow.commands import CaseCommand
@@ -35,7 +35,13 @@ from tongban.workflow.deadlines import DEADLINE_STATUS_LABELS, DeadlineStatus, t
 from tongban.workflow.delivery import DELIVERY_LABELS
 from tongban.workflow.excluded import excluded
 from tongban.workflow.guards import CaseFacts
-from tongban.workflow.guide import GuideConfig, Material, missing_materials, parse_config
+from tongban.workflow.guide import (
+    GuideConfig,
+    Material,
+    missing_materials,
+    parse_config,
+    unscanned,
+)
 from tongban.workflow.holds import HOLD_LABELS
 from tongban.workflow.identity import DOCUMENT_LABELS, mask
 from tongban.workflow.machine import options
@@ -51,6 +57,7 @@ from ..core.errors import InvalidInput
 from ..core.uow import UnitOfWork
 from ..deadlines.accountability import happened
 from ..deadlines.alerts import deadline_alert
+from ..files.materials import files_of
 from ..guides.store import config_of
 from ..users.actors import Actor
 from ..users.scope import check_can_read, region_prefix, side_of
@@ -279,7 +286,11 @@ def input_fields(command: type[CaseCommand]) -> tuple[str, ...]:
 
 
 def _facts(
-    c: Case, config: GuideConfig | None, deadlines: Sequence[Deadline], now: datetime
+    c: Case,
+    config: GuideConfig | None,
+    deadlines: Sequence[Deadline],
+    now: datetime,
+    scanned: Sequence[str] = (),
 ) -> CaseFacts:
     return CaseFacts(
         state=c.state,
@@ -290,7 +301,9 @@ def _facts(
         agent=agent_of(c),
         agent_role=c.agent_role,
         handed_in=tuple(
-            Material(m.code, m.name, m.copies, m.original_required, m.e_licence_verified)
+            Material(
+                m.code, m.name, m.copies, m.original_required, m.e_licence_verified, m.licence_no
+            )
             for m in c.materials
         ),
         guide=config,
@@ -303,6 +316,7 @@ def _facts(
             and now >= d.due_at
             for d in deadlines
         ),
+        scanned=frozenset(scanned),
     )
 
 
@@ -368,7 +382,9 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
         state = c.state
         config = config_of(uow, c.guide_version_id) if c.guide_version_id else None
         handed_in = [m.code for m in c.materials]
-        actions = _actions(_facts(c, config, deadlines, now), side)
+        files = files_of(session, c, config)
+        facts = _facts(c, config, deadlines, now, [f.slot for f in files])
+        actions = _actions(facts, side)
         detail = CaseDetail(
             case_no=c.case_no,
             version=c.version,
@@ -406,6 +422,7 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
                     copies=m.copies,
                     original_required=m.original_required,
                     e_licence_verified=m.e_licence_verified,
+                    licence_no=m.licence_no,
                 )
                 for m in c.materials
             ],
@@ -413,7 +430,7 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
             history=[_event_view(e) for e in events],
             actions=actions,
             guide_materials=[
-                MaterialChoice(m.code, m.name, m.required, m.original, m.e_licence)
+                MaterialChoice(m.code, m.name, m.required, m.original, m.e_licence, m.paper_allowed)
                 for m in (config.materials if config else ())
             ],
             transfer_targets=_transfer_targets(session, c, actions),
@@ -424,6 +441,17 @@ def case_detail(uow: UnitOfWork, *, actor: Actor, case_no: str, now: datetime) -
             ),
             hold=_hold_view(c, cal, now),
             excluded=excluded([happened(e) for e in events], cal, now),
+            files=files,
+            unscanned=(
+                list(
+                    unscanned(
+                        config, facts.handed_in, facts.scanned, agent=c.agent_role is not None
+                    )
+                )
+                if config
+                else []
+            ),
+            can_upload=side is Side.WINDOW and state in UPLOAD_STATES,
         )
     return detail
 
@@ -471,7 +499,9 @@ def registration_choices(uow: UnitOfWork, *, now: datetime) -> RegistrationChoic
                     name=item.name,
                     guide_version=guide.version,
                     materials=tuple(
-                        MaterialChoice(m.code, m.name, m.required, m.original, m.e_licence)
+                        MaterialChoice(
+                            m.code, m.name, m.required, m.original, m.e_licence, m.paper_allowed
+                        )
                         for m in config.materials
                     ),
                     results=tuple(r.value for r in config.results),

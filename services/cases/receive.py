@@ -122,6 +122,11 @@ def receive(uow: UnitOfWork, application: Application, *, actor: Actor, now: dat
                     }
                 ),
                 "materials": [m.code for m in materials],
+                **(
+                    {"licences": {m.code: m.licence_no for m in materials if m.licence_no}}
+                    if any(m.licence_no for m in materials)
+                    else {}
+                ),
                 "originals_required": required,
                 **({"default_guide_confirmed": True} if confirmed else {}),
             },

@@ -34,6 +34,7 @@ from tongban.models import (
     AuditEvent,
     Case,
     CaseCounter,
+    CaseFile,
     CaseMaterial,
     Deadline,
     Department,
@@ -51,6 +52,7 @@ CASES = cast(Table, Case.__table__)
 DEADLINES = cast(Table, Deadline.__table__)
 MATERIALS = cast(Table, CaseMaterial.__table__)
 EVENTS = cast(Table, AuditEvent.__table__)
+FILES = cast(Table, CaseFile.__table__)
 _COUNTERS = cast(Table, CaseCounter.__table__)
 _ITEMS = cast(Table, Item.__table__)
 _GUIDES = cast(Table, GuideVersion.__table__)
@@ -249,6 +251,13 @@ class Statements:
             .join(CASES, CASES.c.id == MATERIALS.c.case_id)
             .where(CASES.c.case_no == bindparam("case_no"))
             .order_by(MATERIALS.c.id)
+        )
+        # The material slots with a scanned file (read with the materials).
+        self.read_scanned = prepare(
+            select(FILES.c.slot)
+            .distinct()
+            .join(CASES, CASES.c.id == FILES.c.case_id)
+            .where(CASES.c.case_no == bindparam("case_no"))
         )
         # An action's writes, one statement each (SQLite; PostgreSQL writes with `write`).
         case_id: BindParameter[int] = bindparam("case_id")

@@ -75,6 +75,7 @@ class StoredCase:
     originals_returned_at: datetime | None
     deadlines: tuple[OpenDeadline, ...]
     materials: tuple[Material, ...]
+    scanned: frozenset[str] = frozenset()  # material slots with a file (read with materials)
 
     def facts(self, guide: GuideConfig | None, now: datetime) -> CaseFacts:
         return CaseFacts(
@@ -95,6 +96,7 @@ class StoredCase:
                 and now >= d.timing.due_at
                 for d in self.deadlines
             ),
+            scanned=self.scanned,
         )
 
 
@@ -192,12 +194,18 @@ class CaseStore:
             if materials
             else ()
         )
+        scanned = (
+            frozenset(r[0] for r in self._run(s.read_scanned, key).fetchall())
+            if materials
+            else frozenset()
+        )
         arrived_at = row.pop("originals_received_at")
         return StoredCase(
             **row,
             originals_arrived=arrived_at is not None,
             deadlines=tuple(deadlines),
             materials=handed_in,
+            scanned=scanned,
         )
 
     def save(

@@ -92,6 +92,25 @@ class MaterialView:
     copies: int
     original_required: bool
     e_licence_verified: bool
+    licence_no: str = ""
+
+
+@dataclass(frozen=True)
+class FileView:
+    """A scanned file of a case: what it is, whose, and where to fetch it."""
+
+    slot: str  # the material's code in the guide
+    slot_name: str
+    name: str
+    size: int
+    media_type: str
+    pages: int | None
+    sha256: str
+    uploaded_by: str
+    unit: str
+    uploaded_at: datetime
+    url: str
+    inline: bool  # shown in the page (PDF, images); otherwise a download (OFD)
 
 
 @dataclass(frozen=True)
@@ -169,6 +188,11 @@ class CaseDetail:
     # The hold lasting now (中止, 特别程序, 受理后补正), and every interval not counted.
     hold: HoldView | None = None
     excluded: list[Excluded] = field(default_factory=list)
+    # The scanned files (in upload order), the required materials a forward would send
+    # without a scan (none uploaded, no licence), and whether the actor may upload now.
+    files: list[FileView] = field(default_factory=list)
+    unscanned: list[str] = field(default_factory=list)
+    can_upload: bool = False
 
 
 @dataclass(frozen=True)
@@ -203,6 +227,7 @@ class MaterialChoice:
     required: bool
     original: bool
     e_licence: bool
+    paper: bool = False  # may travel on paper only, with no scan
 
 
 @dataclass(frozen=True)

@@ -72,3 +72,12 @@ class Settings(BaseSettings):
     # seal `tongban init` creates beside the audit key file (tongban-seal.p12) is used.
     seal_p12: Path | None = None
     seal_password: SecretStr | None = None
+
+    # --- scanned materials (services.files) ---
+    # The content-addressed blob store: one file per SHA-256, created with mode 0700.
+    files_dir: Path = Path("tongban-files")
+    # The largest file a clerk may upload (413 above it); 20 MiB by default.
+    max_file_bytes: int = Field(default=20 * 1024 * 1024, ge=1)
+    # `tongban files gc` removes unreferenced blobs older than this (an upload in flight
+    # writes its blob before its row commits).
+    files_gc_grace_hours: float = Field(default=24, ge=0)

@@ -73,3 +73,18 @@ class TransitionError(DomainError):
 class ConfigurationError(DomainError):
     code = "config.invalid"
     kind = "invalid"
+
+
+class FileTooLarge(DomainError):
+    """An upload over the configured size (HTTP 413)."""
+
+    code = "file.too_large"
+    kind = "too_large"
+
+
+class UnsupportedFile(DomainError):
+    """An upload whose content is no PDF, JPEG, PNG or OFD, is encrypted, or is not what its
+    name says (HTTP 415)."""
+
+    code = "file.unsupported"
+    kind = "unsupported"

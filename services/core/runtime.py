@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from fractions import Fraction
+from functools import cached_property
 from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import Engine
@@ -19,6 +20,7 @@ from tongban.workflow.calendar import share_of
 from ..audit.keys import AuditKey, ensure_audit_key, load_audit_key
 from ..calendar.store import CalendarCache
 from ..cases.statements import Statements
+from ..files.blobs import BlobStore
 from ..guides.store import GuideConfigs
 from ..users.secret import load_session_secret
 from .config import Settings
@@ -54,6 +56,11 @@ class Runtime:
         if self.loaded_session_secret is None:
             self.loaded_session_secret = load_session_secret(self.settings)
         return self.loaded_session_secret
+
+    @cached_property
+    def blobs(self) -> BlobStore:
+        """The scanned materials' blob store (its directory made on first use)."""
+        return BlobStore(self.settings.files_dir)
 
     def uow(self) -> UnitOfWork:
         return UnitOfWork(self)

@@ -55,8 +55,9 @@ _TOP_REQUIRED = (
 )
 _TOP_KEYS = frozenset((*_TOP_REQUIRED, "defaults_notice", "decision"))
 _MATERIAL_KEYS = ("code", "name", "required", "original", "copies", "e_licence")
-# May be left out: `agent: true` asks for the material only when an agent appears.
-_OPTIONAL_MATERIAL_KEYS = ("agent",)
+# May be left out: `agent: true` asks for the material only when an agent appears;
+# `paper: true` lets it travel on paper only, with no scan pushed (纸质件).
+_OPTIONAL_MATERIAL_KEYS = ("agent", "paper")
 _ITEM_CODE = re.compile(r"[1-9]-\d{2}")
 _MATERIAL_CODE = re.compile(r"[a-z][a-z0-9_]*")
 _FRONT_FIRST_LINE = 2  # the front matter text starts on the file's second line
@@ -388,7 +389,7 @@ def _check_materials(
                     )
         if "name" in keys:
             check.text(f"{where} name", keys["name"][1], m["name"])
-        for key in ("required", "original", "e_licence", "agent"):
+        for key in ("required", "original", "e_licence", "agent", "paper"):
             if key in keys:
                 check.flag(f"{where} {key}", keys[key][1], m[key])
         if "copies" in keys:

@@ -4,7 +4,6 @@ with httpx over HTTP semantics (ASGITransport), through a small synchronous faca
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 from collections.abc import Iterator
 from typing import Any
 
@@ -72,11 +71,11 @@ def app(world: World) -> FastAPI:
     # Every request is a few minutes after the last one, on the world's calendar. Sessions
     # last long here, or a client quiet for ten requests would idle out; the session tests
     # (test_signin.py) run the defaults on a clock of their own.
-    long_sessions = world.rt.settings.model_copy(
-        update={"session_idle_minutes": 7 * 24 * 60, "session_lifetime_hours": 7 * 24}
-    )
-    rt = dataclasses.replace(world.rt, settings=long_sessions)
-    return create_app(rt, clock=lambda: world.tick(0.05))
+    # Set on the world's own settings, so a test that changes one (a file size limit) is
+    # heard by the app too.
+    world.rt.settings.session_idle_minutes = 7 * 24 * 60
+    world.rt.settings.session_lifetime_hours = 7 * 24
+    return create_app(world.rt, clock=lambda: world.tick(0.05))
 
 
 @pytest.fixture

@@ -19,6 +19,7 @@ from tongban.services.cases import queries
 from tongban.services.core.errors import InvalidInput
 from tongban.services.users.accounts import create_user
 
+from ..scans import pdf_bytes
 from ..world import World, card_application, diploma_application
 from .conftest import Http, problem_of, register
 
@@ -239,6 +240,15 @@ def test_full_lifecycle_over_http(world: World, client_for: Clients) -> None:
 
     act(clerk, "pass_formal_review")
     act(clerk, "verify_identity", document_number=diploma_application().applicant_id_number)
+    # The scans go with the push: one per material (an upload moves no version).
+    for slot in ("id_card", "diploma", "application_form"):
+        up = clerk.post(
+            f"/api/cases/{no}/materials",
+            data={"slot": slot},
+            files={"file": (f"{slot}.pdf", pdf_bytes(slot), "application/pdf")},
+        )
+        assert up.status_code == 201, up.text
+    assert clerk.get(f"/api/cases/{no}").json()["version"] == version
     act(clerk, "forward")
     assert reviewer.get(f"/api/cases/{no}").json()["actions"][0]["action"] == "accept"
     act(reviewer, "accept")
@@ -254,6 +264,10 @@ def test_full_lifecycle_over_http(world: World, client_for: Clients) -> None:
     assert deliver["delivery_methods"] == ["mail", "electronic"]
     assert deliver["fields"] == ["method", "carrier", "tracking_no"]
     act(reviewer, "deliver", method="mail", carrier="中国邮政EMS", tracking_no="1100000000009")
+    # The diploma goes back to the applicant before the case completes.
+    offered = [a["action"] for a in reviewer.get(f"/api/cases/{no}").json()["actions"]]
+    assert "complete" not in offered and "return_originals" in offered
+    act(reviewer, "return_originals", carrier="中国邮政EMS", tracking_no="1100000000010")
     final = act(reviewer, "complete")
     assert final["state"] == "completed" and final["state_label"] == "已办结"
 
@@ -263,15 +277,19 @@ def test_full_lifecycle_over_http(world: World, client_for: Clients) -> None:
         "receive",
         "pass_formal_review",
         "verify_identity",
+        "upload_material",
+        "upload_material",
+        "upload_material",
         "forward",
         "accept",
         "mail_originals",
         "receive_originals",
         "approve",
         "deliver",
+        "return_originals",
         "complete",
     ]
-    assert detail["history"][7]["reasons"] == ["材料真实有效"]
+    assert detail["history"][10]["reasons"] == ["材料真实有效"]
     assert detail["history"][0]["action_label"] == "收件登记"
     assert all(d["status"] == "closed" for d in detail["deadlines"])
     assert {m["code"] for m in detail["materials"]} == {"id_card", "diploma", "application_form"}

@@ -238,6 +238,7 @@ def test_register_through_the_form(world: World, app: FastAPI) -> None:
         "delivery_address": app_.delivery_address,
         "materials": ["id_card", "diploma", "application_form"],
         "e_licence": ["id_card"],
+        "licence_no_id_card": "DZZZ-3417-0001",
     }
     r = web.post("/cases/new", data=data)
     assert r.status_code == 422 and 'value="张伟"' in r.text  # kept for the correction
@@ -245,6 +246,7 @@ def test_register_through_the_form(world: World, app: FastAPI) -> None:
     assert r.status_code == 303, r.text
     case_page = web.get(r.headers["location"]).text
     assert "已完成「收件登记」" in case_page and "已由电子证照核验" in case_page
+    assert "DZZZ-3417-0001" in case_page  # the licence's number, recorded and shown
     # A child with a guardian: refused without one (naming the field), then registered,
     # and the identity check on the case page is for the guardian who came.
     child = {**data, "applicant_name": "张小明", "applicant_id_number": "341702201703150023"}

@@ -56,10 +56,11 @@ def test_overdue_report_names_stage_side_unit_people_and_days(world: World) -> N
     # used of the one day allowed: 2 working days over, never a fraction.
     assert (b.used_seconds, b.used_days, b.days_over) == (3 * 86_400, 3, 2)
     assert [(p.name, p.actions) for p in b.people] == [("李强（贵池区专窗）", 1)]
-    # A: Wed + Thu = 2 days of 1: 1 over, held by the clerk who did 4 actions.
+    # A: Wed + Thu = 2 days of 1: 1 over, held by the clerk who did 4 actions and uploaded
+    # the 3 scans.
     assert (a.used_days, a.days_over) == (2, 1)
     assert [(p.name, p.role, p.unit, p.actions) for p in a.people] == [
-        ("王芳（市中心专窗）", "clerk", "CZ01", 4)
+        ("王芳（市中心专窗）", "clerk", "CZ01", 7)
     ]
     assert [(t.key, t.count, t.days_over) for t in report.by_unit] == [
         ("GC01", 1, 2),
@@ -115,7 +116,7 @@ def test_report_overdue_command(cli_env: CliRunner) -> None:
         assert heading in text.stdout
     assert "CZ01-20260310-0001  收件推送  收件窗口" in text.stdout
     assert "时限 1 个工作日，已用 2 个工作日，超期 1 个工作日" in text.stdout
-    assert "经办人员：王芳（市中心专窗）×4" in text.stdout
+    assert "经办人员：王芳（市中心专窗）×7" in text.stdout
     js = cli_env.invoke(app, ["report", "overdue", "--now", now, "--format", "json", "--region",
                               "341702"])  # fmt: skip
     assert js.exit_code == 0, js.output

@@ -16,7 +16,7 @@ import subprocess
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ from sqlalchemy.exc import DBAPIError
 from tongban.models import AuditEvent, Case
 from tongban.services.audit.chain import verify_chains
 from tongban.services.core.runtime import Runtime
-from tongban.workflow.commands import Accept, Forward, PassFormalReview, VerifyIdentity
+from tongban.workflow.commands import Accept, Forward, MaterialIn, PassFormalReview, VerifyIdentity
 
 from ..world import World, build_world, card_application, diploma_application, fresh_runtime
 
@@ -37,12 +37,20 @@ BREAK_LINE = re.compile(r"^BREAK (\S+) #(\d+)", re.MULTILINE)
 
 
 def _target_case(w: World, seq: int) -> str:
-    """A case with five events: receive, formal review, identity check, forward, accept."""
-    app = diploma_application(f"{seq:03d}")
+    """A case with five events: receive, formal review, identity check, forward, accept (the
+    ID card verified through its electronic licence, the originals on paper: no uploads)."""
+    app = replace(
+        diploma_application(f"{seq:03d}"),
+        materials=(
+            MaterialIn("id_card", e_licence_verified=True, licence_no=f"DZZZ-{seq:06d}"),
+            MaterialIn("diploma"),
+            MaterialIn("application_form"),
+        ),
+    )
     no = w.receive(app, "clerk.cz")
     w.act(PassFormalReview, "clerk.cz", no)
     w.act(VerifyIdentity, "clerk.cz", no, document_number=app.applicant_id_number)
-    w.act(Forward, "clerk.cz", no)
+    w.act(Forward, "clerk.cz", no, paper_only=["diploma", "application_form"])
     w.act(Accept, "reviewer.gz", no)
     return no
 

@@ -41,7 +41,7 @@ from tongban.workflow.commands import (
     VerifyIdentity,
     Withdraw,
 )
-from tongban.workflow.stages import stage_of
+from tongban.workflow.stages import UNCHARGED, stage_of
 from tongban.workflow.states import State
 
 from ..world import World, build_world, diploma_application, make
@@ -163,6 +163,7 @@ PAIRS: list[tuple[str, Racer, Racer]] = [
 
 def _prepare(w: World, state: str) -> str:
     no = w.receive(APP, "clerk.cz")
+    w.scan(no)  # the racers push through the service: the scans are there first
     if state == "identity_verified":
         w.act(PassFormalReview, "clerk.cz", no)
         w.act(VerifyIdentity, "clerk.cz", no, document_number=APP.applicant_id_number)
@@ -189,8 +190,13 @@ def _row(rt: Runtime, no: str) -> Row:
         events = s.scalars(
             select(AuditEvent).where(AuditEvent.case_id == case.id).order_by(AuditEvent.seq)
         )
+        # The stages somebody is charged with (the applicant's 补正期限 runs beside them).
         deadlines = s.scalars(
-            select(Deadline.stage).where(Deadline.case_id == case.id, Deadline.status != "closed")
+            select(Deadline.stage).where(
+                Deadline.case_id == case.id,
+                Deadline.status != "closed",
+                Deadline.stage.not_in(UNCHARGED),
+            )
         )
         return Row(
             case.state,

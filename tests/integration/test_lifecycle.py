@@ -130,6 +130,10 @@ def test_full_lifecycle_with_originals(world: World) -> None:
         "receive",
         "pass_formal_review",
         "verify_identity",
+        # The scans of the three materials, uploaded before the push (World.act).
+        "upload_material",
+        "upload_material",
+        "upload_material",
         "forward",
         "accept",
         "mail_originals",

@@ -139,7 +139,7 @@ APPLICATIONS: dict[str, tuple[str, Application]] = {
         dataclasses.replace(
             diploma_application("323"),
             materials=(
-                MaterialIn("id_card", e_licence_verified=True),
+                MaterialIn("id_card", e_licence_verified=True, licence_no="DZZZ-3417-0323"),
                 MaterialIn("diploma"),
                 MaterialIn("application_form"),
             ),
@@ -190,6 +190,7 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
         def register(self, kind: str) -> None:
             clerk, app = APPLICATIONS[kind]
             case_no = w.receive(app, clerk)
+            w.scan(case_no, clerk)  # the scans go with a forward; each action adds one event
             self.case_no, self.clerk = case_no, clerk
             self.cases.append(case_no)
             self.reviewer = HOME_REVIEWER[app.department_code]

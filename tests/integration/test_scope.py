@@ -401,6 +401,7 @@ def _rightful(row: Row, role_hint: str = "") -> str:
 def prepared_case(w: World, action: str) -> str:
     """A fresh case in the state where `action` is possible, driven there by rightful actors."""
     no = w.receive(APP, "clerk.cz")
+    w.scan(no)  # the scans, so that a forward is the one event it adds
     for step in ROWS[action].path:
         row = ROWS[step]
         who = _rightful(row, "reviewer_own_dept")  # EITHER steps: deliver by mail, from home

@@ -165,6 +165,7 @@ def test_an_action_logs_exactly_one_case_action_line(sqlite_rt: Runtime) -> None
 def test_a_refused_action_logs_a_refusal_and_no_action(sqlite_rt: Runtime) -> None:
     w = build_world(sqlite_rt)
     no = w.receive(diploma_application(), "clerk.cz")
+    w.scan(no)
     with structlog.testing.capture_logs() as logs, pytest.raises(TransitionError):
         w.act(Forward, "clerk.cz", no)  # before the formal review and the identity check
     assert [e["event"] for e in logs] == ["case.refused"]
