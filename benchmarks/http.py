@@ -136,6 +136,7 @@ def _steps(document: str) -> list[tuple[str, dict[str, Any], str]]:
         ("forward", {}, "clerk"),
         ("accept", {}, "reviewer"),
         ("approve", {}, "reviewer"),
+        ("send_to_window", {}, "reviewer"),
         ("deliver", {"method": "window"}, "clerk"),
         ("complete", {}, "clerk"),
     ]

@@ -49,6 +49,7 @@ from tongban.workflow.commands import (
     Forward,
     MaterialIn,
     PassFormalReview,
+    SendToWindow,
     VerifyIdentity,
 )
 from tongban.workflow.delivery import DeliveryMethod
@@ -59,7 +60,7 @@ from .replay import Recording, Replay, psycopg_recorder, sqlite_connection_class
 from .seeding import BENCH_FILES, pg_schema, schema_url, sqlite_file
 
 START = datetime(2026, 3, 2, 1, 0, tzinfo=UTC)  # a Monday the calendar package knows
-TRANSITIONS_PER_LIFECYCLE = 8
+TRANSITIONS_PER_LIFECYCLE = 9  # the receipt and eight actions
 # Each process of the two-process run works at its own window, so the two share no row.
 CLERKS = ("clerk.gc", "clerk.hz")
 REVIEWER = "reviewer.rs"
@@ -109,6 +110,7 @@ def _steps(case_no: str, document: str, clerk: str) -> list[tuple[CaseCommand, s
         (Forward(case_no=case_no), clerk),
         (Accept(case_no=case_no), REVIEWER),
         (Approve(case_no=case_no), REVIEWER),
+        (SendToWindow(case_no=case_no), REVIEWER),
         (Deliver(case_no=case_no, method=DeliveryMethod.WINDOW), clerk),
         (Complete(case_no=case_no), clerk),
     ]

@@ -23,11 +23,15 @@ from tongban.workflow.commands import (
     PassFormalReview,
     ReceiveOriginals,
     RequestSupplement,
+    ReturnOriginals,
     ReturnToWindow,
+    SendToWindow,
+    StartSpecialProcedure,
     VerifyIdentity,
     Withdraw,
 )
 from tongban.workflow.delivery import DeliveryMethod
+from tongban.workflow.holds import SpecialProcedure
 from tongban.workflow.identity import ApplicantKind, id_check_char
 
 from .cases.act import act
@@ -187,6 +191,7 @@ def _cases() -> list[tuple[str, Application, list[Step]]]:
                       (r, ReceiveOriginals, {}), (r, Approve, {}),
                       (r, Deliver, {"method": DeliveryMethod.MAIL, **mail,
                                     "tracking_no": "1100000000003"}),
+                      (r, ReturnOriginals, {**mail, "tracking_no": "1100000000004"}),
                       (r, Complete, {})]),
         (w, diploma, [*front,
                       (r, ReturnToWindow, {"reasons": ("学历证书复印件不清晰，请重新扫描",)})]),
@@ -196,7 +201,13 @@ def _cases() -> list[tuple[str, Application, list[Step]]]:
             "legal_basis": "《公证法》第二十五条、《公证程序规则》第十九条",
             "review_body": "浙江省司法厅", "court": "杭州市西湖区人民法院"})]),
         ("clerk.gc", card, [*_front("clerk.gc", card.applicant_id_number),
-                            ("reviewer.rs", Accept, {}), ("reviewer.rs", Approve, {})]),
+                            ("reviewer.rs", Accept, {}), ("reviewer.rs", Approve, {}),
+                            ("reviewer.rs", SendToWindow, {})]),
+        ("clerk.gc", card, [*_front("clerk.gc", card.applicant_id_number),
+                            ("reviewer.rs", Accept, {}),
+                            ("reviewer.rs", StartSpecialProcedure, {
+                                "procedure": SpecialProcedure.APPRAISAL, "expected_days": 5,
+                                "reasons": ("申请人工伤认定须作劳动能力鉴定",)})]),
         ("clerk.gc", card, [("clerk.gc", Withdraw, {"reasons": ("申请人已回户籍地办理",)})]),
         ("clerk.hz", medical, [*_front("clerk.hz", medical.applicant_id_number),
                                ("reviewer.yb", Accept, {}), ("reviewer.yb", Approve, {}),

@@ -36,6 +36,7 @@ from .commands import (
     Resume,
     ReturnOriginals,
     ReturnToWindow,
+    SendToWindow,
     StartSpecialProcedure,
     Supplement,
     Suspend,
@@ -62,6 +63,7 @@ from .guards import (
     originals_in_hand,
     originals_needed,
     reasons_given,
+    result_in_hand,
     return_tracked,
     scans_complete,
     supplement_materials_known,
@@ -231,12 +233,16 @@ ACTIONS: tuple[Action, ...] = (
            (S.ACCEPTED, S.ORIGINALS_MAILED, S.ORIGINALS_RECEIVED), S.TERMINATED, H,
            checks=(reasons_given, legal_basis_given, return_tracked), returns_originals=True),
     # --- result and closing: mail and electronic by the home side, pickup at the window --
+    # A result for pickup goes to the window first; the window hands it over when the
+    # applicant comes (the waiting is nobody's 超期).
+    Action("send_to_window", "结果送至窗口", SendToWindow,
+           (S.APPROVED, S.REFUSED), S.AT_WINDOW, H),
     Action("deliver", "结果送达", Deliver,
-           (S.APPROVED, S.REFUSED), S.DELIVERED, E, checks=(delivery_fits_side,),
-           choices=_delivery_choices),
+           (S.APPROVED, S.REFUSED, S.AT_WINDOW), S.DELIVERED, E, when=(result_in_hand,),
+           checks=(delivery_fits_side,), choices=_delivery_choices),
     # The originals the department examined go back before the case completes.
     Action("return_originals", "原件退还", ReturnOriginals,
-           (S.APPROVED, S.REFUSED, S.DELIVERED), None, H, when=(originals_held,),
+           (S.APPROVED, S.REFUSED, S.AT_WINDOW, S.DELIVERED), None, H, when=(originals_held,),
            checks=(tracking_given,), returns_originals=True),
     Action("complete", "办结", Complete, (S.DELIVERED,), S.COMPLETED, E,
            when=(originals_given_back,)),

@@ -259,6 +259,14 @@ class Deliver(CaseCommand):
 
 
 @dataclass(frozen=True, kw_only=True)
+class SendToWindow(CaseCommand):
+    """结果送至窗口: the department sends the result for pickup at the receiving window."""
+
+    carrier: str = field(default="", metadata=_about("寄递企业", max_length=100))
+    tracking_no: str = field(default="", metadata=_about("运单号", max_length=64))
+
+
+@dataclass(frozen=True, kw_only=True)
 class Complete(CaseCommand):
     """办结."""
 

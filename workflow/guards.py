@@ -374,6 +374,19 @@ def return_tracked(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
     )
 
 
+def result_in_hand(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
+    """The department delivers what it decided; the window hands over what it was sent."""
+    at_window = facts.state is State.AT_WINDOW
+    if at_window == (attempt.side is Side.WINDOW):
+        return None
+    if at_window:
+        return Refusal("delivery.at_window", "结果已送至收件窗口，由窗口交付申请人。")
+    return Refusal(
+        "delivery.not_at_window",
+        "结果尚未送至收件窗口：窗口领取的，由办理地部门先“结果送至窗口”。",
+    )
+
+
 def delivery_fits_side(facts: CaseFacts, attempt: Attempt) -> Refusal | None:
     cmd = attempt.command
     assert isinstance(cmd, Deliver)

@@ -20,6 +20,7 @@ class Stage(StrEnum):
     # Watched, charged to nobody: the time is the post's or the applicant's.
     TRANSIT = "transit"  # originals on the road, from mailing to arrival
     SUPPLEMENT = "supplement"  # the applicant's 补正期限
+    PICKUP = "pickup"  # the result waits at the window for the applicant (待领取)
 
 
 STAGE_OWNER: dict[Stage, Side] = {
@@ -31,10 +32,11 @@ STAGE_OWNER: dict[Stage, Side] = {
     # Both sides watch; neither is late when it runs over (workflow.stages.UNCHARGED).
     Stage.TRANSIT: Side.EITHER,
     Stage.SUPPLEMENT: Side.EITHER,
+    Stage.PICKUP: Side.EITHER,
 }
 
 # Stages whose running over is nobody's 超期: alerts tell the sides, reports leave them out.
-UNCHARGED: frozenset[Stage] = frozenset({Stage.TRANSIT, Stage.SUPPLEMENT})
+UNCHARGED: frozenset[Stage] = frozenset({Stage.TRANSIT, Stage.SUPPLEMENT, Stage.PICKUP})
 
 STAGE_LABELS: dict[Stage, str] = {
     Stage.FORWARD: "收件推送",
@@ -44,6 +46,7 @@ STAGE_LABELS: dict[Stage, str] = {
     Stage.DELIVER: "结果送达",
     Stage.TRANSIT: "原件在途",
     Stage.SUPPLEMENT: "申请人补正期限",
+    Stage.PICKUP: "待领取",
 }
 
 # Working days per stage when the item's guide says nothing (DOMAIN.md: forward within 1,
@@ -57,6 +60,7 @@ DEFAULT_LIMIT_DAYS: dict[Stage, int] = {
     Stage.DELIVER: 1,
     Stage.TRANSIT: 3,
     Stage.SUPPLEMENT: 10,
+    Stage.PICKUP: 10,  # after which the window is reminded to call the applicant
 }
 DEFAULT_PROMISED_DAYS = 20
 
@@ -72,6 +76,9 @@ _STAGE_OF_STATE: dict[State, Stage] = {
     State.ORIGINALS_RECEIVED: Stage.DECIDE,
     State.APPROVED: Stage.DELIVER,
     State.REFUSED: Stage.DELIVER,
+    # The department's delivery ends when it sends the result to the window; the waiting
+    # is the applicant's.
+    State.AT_WINDOW: Stage.PICKUP,
 }
 
 

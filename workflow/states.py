@@ -21,6 +21,7 @@ class State(StrEnum):
     ORIGINALS_RECEIVED = "originals_received"  # 原件已寄达
     APPROVED = "approved"  # 准予（办理、许可…: the guide names it）
     REFUSED = "refused"  # 不予（办理、许可…）
+    AT_WINDOW = "at_window"  # 结果已送至收件窗口，待申请人领取
     DELIVERED = "delivered"  # 结果已送达
     COMPLETED = "completed"  # 办结
     WITHDRAWN = "withdrawn"  # 已撤回
@@ -73,6 +74,7 @@ STATE_LABELS: dict[State, str] = {
     State.ORIGINALS_RECEIVED: "原件已寄达",
     State.APPROVED: "准予办理",
     State.REFUSED: "不予办理",
+    State.AT_WINDOW: "待领取",
     State.DELIVERED: "已送达",
     State.COMPLETED: "已办结",
     State.WITHDRAWN: "已撤回",

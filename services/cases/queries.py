@@ -29,7 +29,7 @@ from tongban.models import (
 )
 from tongban.workflow.actions import EVENT_LABELS, UPLOAD_STATES, label_of
 from tongban.workflow.availability import Availability, availability
-from tongban.workflow.calendar import SHANGHAI, WorkCalendar, due_date
+from tongban.workflow.calendar import SHANGHAI, WorkCalendar, due_date, local_date
 from tongban.workflow.commands import CaseCommand
 from tongban.workflow.deadlines import DEADLINE_STATUS_LABELS, DeadlineStatus, time_left
 from tongban.workflow.delivery import DELIVERY_LABELS
@@ -114,6 +114,8 @@ def _deadline_view(row: Deadline, now: datetime, cal: WorkCalendar) -> DeadlineV
 def _time_left(row: Deadline, now: datetime, cal: WorkCalendar) -> str | None:
     if row.status is not DeadlineStatus.RUNNING or row.due_at is None:
         return None
+    if row.stage is Stage.PICKUP:  # the applicant's waiting, in plain days
+        return f"待领取 {(local_date(now) - local_date(row.resumed_at)).days} 天"
     left = time_left(cal, row.due_at, now)
     return left.watch_text if row.stage in UNCHARGED else left.text
 

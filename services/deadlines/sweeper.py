@@ -270,11 +270,14 @@ def _watch_plan(
     if owed <= current:
         return _Plan(current, current, next_alert_after(deadline, current, cal, 0))
     transit = deadline.stage is Stage.TRANSIT
+    pickup = deadline.stage is Stage.PICKUP
     next_at = next_alert_after(deadline, owed, cal, 0)
-    if owed == LEVEL_WARNED and transit:
+    if owed == LEVEL_WARNED and (transit or pickup):
         return _Plan(current, owed, next_at)
     units = [directory.offices.get(deadline.office_id or 0)]
-    if case.forwarded:  # the department sees the case only once it was forwarded
+    # The department sees the case once it was forwarded; a result at the window is the
+    # window's to hand over.
+    if case.forwarded and not pickup:
         units.append(directory.departments.get(deadline.department_id or 0))
     recipients = tuple(u.address for u in units if u is not None)
     lines = [f"办件编号：{case.case_no}", f"预计期限：{local_due(deadline.due_at)}"]
@@ -285,6 +288,9 @@ def _watch_plan(
             f"寄递企业：{sent.get('carrier') or '—'}，运单号：{sent.get('tracking_no') or '—'}",
             "请收件窗口向寄递企业查询，办理地部门收到后及时确认寄达。在途时间不计入任何一方的办理时限。",
         ]
+    elif pickup:
+        headline = "办理结果已在窗口待领取多日，请提醒申请人领取"
+        lines.append("申请人等待领取的时间不计入任何一方的办理时限。")
     elif owed == LEVEL_WARNED:
         headline = "申请人补正期限将到，请提醒申请人补正"
         lines.append("补正期间不计入办理时限。")

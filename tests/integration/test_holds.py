@@ -22,6 +22,7 @@ from tongban.workflow.commands import (
     Accept,
     Approve,
     DeemWithdrawn,
+    Deliver,
     EndSpecialProcedure,
     Forward,
     MailOriginals,
@@ -31,6 +32,7 @@ from tongban.workflow.commands import (
     RequestHomeSupplement,
     RequestSupplement,
     Resume,
+    SendToWindow,
     StartSpecialProcedure,
     Suspend,
     Terminate,
@@ -280,3 +282,30 @@ def test_the_department_may_deem_its_own_supplement_request_withdrawn(world: Wor
     detail = shown(world, "reviewer.rs", no, period.due_at + timedelta(hours=10))
     assert detail.hold is None and all(d.status == "closed" for d in detail.deadlines)
     assert detail.excluded[0].ended_at == period.due_at + timedelta(hours=9)
+
+
+def test_waiting_for_pickup_is_never_anybodys_overdue(world: World) -> None:
+    rt = world.rt
+    no = accepted(world, sh(2026, 3, 10, 10))
+    do(world, Approve, "reviewer.rs", no, sh(2026, 3, 11, 10))
+    # The department's delivery ends when it sends the result to the window, in time.
+    view = do(world, SendToWindow, "reviewer.rs", no, sh(2026, 3, 11, 15))
+    assert (view.state, view.state_label) == ("at_window", "待领取")
+    pickup = open_deadline(rt, no, Stage.PICKUP)
+    assert pickup.office_id is not None and pickup.owner_side == "either"
+    # Weeks later the applicant still has not come: the page counts plain days, no red mark.
+    later = sh(2026, 4, 1, 9)
+    current = next(d for d in shown(world, "clerk.gc", no, later).deadlines if d.stage == "pickup")
+    assert (current.time_left, current.alert) == ("待领取 21 天", None)
+    # One reminder, to the window only; no supervisor, no escalation.
+    assert sweep(rt.uow(), now=later).alerts == {"overdue": 1}
+    (alert,) = all_alerts(rt)
+    assert alert.recipients == ["office:GC01"]
+    with rt.uow() as uow:
+        (message,) = uow.session.scalars(select(OutboxMessage)).all()
+        assert "待领取" in message.subject and "不计入任何一方" in message.body
+    assert sweep(rt.uow(), now=sh(2026, 5, 1, 9)).recorded == 0
+    assert overdue_report(world.uow(), now=later).rows == ()
+    do(world, Deliver, "clerk.gc", no, sh(2026, 4, 2, 10), method="window")
+    stages = case_accountability(world.uow(), no, now=sh(2026, 4, 2, 11)).stages
+    assert [s.stage for s in stages if s.late] == []

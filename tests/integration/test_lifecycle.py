@@ -39,6 +39,7 @@ from tongban.workflow.commands import (
     RequestSupplement,
     ReturnOriginals,
     ReturnToWindow,
+    SendToWindow,
     Supplement,
     Transfer,
     VerifyIdentity,
@@ -166,6 +167,10 @@ def test_without_originals_the_mailing_step_is_skipped(world: World) -> None:
     with pytest.raises(TransitionError) as wrong_side:
         act(world, Deliver, "reviewer.rs", no, method="window")
     assert wrong_side.value.code == "delivery.wrong_side"
+    with pytest.raises(TransitionError) as not_yet:
+        act(world, Deliver, "clerk.gc", no, method="window")
+    assert not_yet.value.code == "delivery.not_at_window"
+    assert act(world, SendToWindow, "reviewer.rs", no).state == "at_window"
     act(world, Deliver, "clerk.gc", no, method="window")
     assert act(world, Complete, "clerk.gc", no).state == "completed"
     assert clocks(world, no) == [
@@ -173,6 +178,7 @@ def test_without_originals_the_mailing_step_is_skipped(world: World) -> None:
         ("accept", "closed"),
         ("decide", "closed"),
         ("deliver", "closed"),
+        ("pickup", "closed"),
     ]
 
 

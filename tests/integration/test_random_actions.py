@@ -119,6 +119,7 @@ ARGS: dict[str, st.SearchStrategy[dict[str, Any]]] = {
     "end_special_procedure": st.just({}),
     "deem_withdrawn": st.just({}),
     "return_originals": _tracking(),
+    "send_to_window": st.just({}),
     "terminate": st.tuples(REASONS, st.sampled_from(["", "《行政许可法》第七十条"])).map(
         lambda rb: {
             "reasons": list(rb[0]),
@@ -350,7 +351,9 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
                 expected = sorted([*expected, ("supplement", "running")])
             assert running == expected, (state, running)
             assert (snap.field("closed_at") is not None) == (state in FINAL_STATES)
-            decided = {State.APPROVED, State.REFUSED, State.DELIVERED, State.COMPLETED}
+            decided = {
+                State.APPROVED, State.REFUSED, State.AT_WINDOW, State.DELIVERED, State.COMPLETED
+            }  # fmt: skip
             if state in (State.APPROVED, State.REFUSED):
                 assert snap.field("decision") == state.value
             elif state in decided:

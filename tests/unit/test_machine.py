@@ -29,6 +29,7 @@ from tongban.workflow.commands import (
     RequestSupplement,
     ReturnOriginals,
     ReturnToWindow,
+    SendToWindow,
     Supplement,
     Transfer,
     VerifyIdentity,
@@ -214,10 +215,20 @@ def test_supplement_requires_a_one_time_notice_and_pauses_the_deadline() -> None
 def test_delivery_method_must_match_the_side() -> None:
     facts = CaseFacts(State.APPROVED)
     pickup = Deliver(case_no=NO, method=DeliveryMethod.WINDOW)
+    # The window has no result to hand over until the department sends it there.
+    with pytest.raises(Refused) as early:
+        fire(facts, pickup, Side.WINDOW)
+    assert early.value.code == "delivery.not_at_window"
+    sent = fire(facts, SendToWindow(case_no=NO), Side.HOME)
+    assert sent.target is State.AT_WINDOW
+    assert sent.deadlines == (DeadlineOp("close", Stage.DELIVER), DeadlineOp("open", Stage.PICKUP))
+    at_window = CaseFacts(State.AT_WINDOW)
     with pytest.raises(Refused) as err:
-        fire(facts, pickup, Side.HOME)
-    assert err.value.code == "delivery.wrong_side"
-    assert fire(facts, pickup, Side.WINDOW).target is State.DELIVERED
+        fire(at_window, pickup, Side.HOME)
+    assert err.value.code == "delivery.at_window"
+    handed = fire(at_window, pickup, Side.WINDOW)
+    assert handed.target is State.DELIVERED
+    assert handed.deadlines == (DeadlineOp("close", Stage.PICKUP),)
 
 
 def test_the_identity_document_is_checked_against_the_registered_number() -> None:
@@ -312,11 +323,14 @@ def test_options_come_from_the_table_and_the_conditions_on_the_case() -> None:
         "terminate",
         "withdraw",
     ]
-    # Delivery: each side is offered its own methods.
+    # Delivery: the department mails, sends electronically or sends to the window; the
+    # window hands over what it was sent.
     approved = CaseFacts(State.APPROVED)
-    (home,) = options(approved, Side.HOME)
-    (window,) = options(approved, Side.WINDOW)
-    assert home.choices == ("mail", "electronic") and window.choices == ("window",)
+    assert [o.action.name for o in options(approved, Side.HOME)] == ["send_to_window", "deliver"]
+    assert options(approved, Side.HOME)[1].choices == ("mail", "electronic")
+    assert options(approved, Side.WINDOW) == []
+    (window,) = options(CaseFacts(State.AT_WINDOW), Side.WINDOW)
+    assert window.choices == ("window",)
     assert options(CaseFacts(State.COMPLETED), Side.HOME) == []
 
 
