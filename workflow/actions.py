@@ -74,6 +74,7 @@ from .guards import (
 from .guide import GuideConfig, Material, check_materials
 from .holds import Hold
 from .remedies import remedies
+from .stages import Stage
 from .states import BEFORE_DECISION, DECIDING, Side, State
 
 # The receipt creates a case, so it is no transition; its audit events carry this name.
@@ -153,8 +154,9 @@ class Action:
     # pauses at the start and runs again from the day after the end.
     starts_hold: Hold | None = None
     ends_hold: Hold | None = None
-    # The applicant's 补正期限 (Stage.SUPPLEMENT) the action opens or closes.
-    applicant_period: Literal["open", "close"] | None = None
+    # A watched period the action opens or closes: the applicant's 补正期限
+    # (Stage.SUPPLEMENT) or a 特别程序's expected days (Stage.SPECIAL).
+    period: tuple[Literal["open", "close"], Stage] | None = None
     # Sends back the originals the department holds (原件退还), if it holds any.
     returns_originals: bool = False
 
@@ -169,11 +171,11 @@ ACTIONS: tuple[Action, ...] = (
            reads_materials=True),
     Action("request_supplement", "一次性告知补正", RequestSupplement,
            (S.RECEIVED, S.RETURNED), S.SUPPLEMENTING, W, checks=(notice_lists_items,),
-           applicant_period="open"),
+           period=("open", Stage.SUPPLEMENT)),
     Action("supplement", "补正材料", Supplement,
            (S.SUPPLEMENTING,), S.RECEIVED, W, checks=(supplement_materials_known,),
            hands_in=_supplied, reads_materials=True, records=_licences,
-           applicant_period="close"),
+           period=("close", Stage.SUPPLEMENT)),
     # The window never refuses acceptance: it declines to receive (不予收件).
     Action("decline", "不予收件", Decline,
            (S.RECEIVED, S.SUPPLEMENTING, S.RETURNED), S.DECLINED, W,
@@ -205,10 +207,10 @@ ACTIONS: tuple[Action, ...] = (
     Action("request_home_supplement", "受理后告知补正", RequestHomeSupplement,
            DECIDING, None, H, when=(originals_in_hand, not_on_hold),
            checks=(home_notice_lists_items,), starts_hold=Hold.SUPPLEMENT,
-           applicant_period="open"),
+           period=("open", Stage.SUPPLEMENT)),
     Action("receive_home_supplement", "收到补正材料", ReceiveHomeSupplement,
            DECIDING, None, H, when=(on_hold(Hold.SUPPLEMENT),), ends_hold=Hold.SUPPLEMENT,
-           applicant_period="close"),
+           period=("close", Stage.SUPPLEMENT)),
     Action("suspend", "中止办理", Suspend, DECIDING, None, H,
            when=(originals_in_hand, not_on_hold), checks=(reasons_given, legal_basis_given),
            starts_hold=Hold.SUSPENDED),
@@ -216,9 +218,11 @@ ACTIONS: tuple[Action, ...] = (
            when=(on_hold(Hold.SUSPENDED),), ends_hold=Hold.SUSPENDED),
     Action("start_special_procedure", "启动特别程序", StartSpecialProcedure,
            DECIDING, None, H, when=(originals_in_hand, not_on_hold),
-           checks=(reasons_given,), starts_hold=Hold.SPECIAL),
+           checks=(reasons_given,), starts_hold=Hold.SPECIAL,
+           period=("open", Stage.SPECIAL)),
     Action("end_special_procedure", "特别程序结束", EndSpecialProcedure, DECIDING, None, H,
-           when=(on_hold(Hold.SPECIAL),), ends_hold=Hold.SPECIAL),
+           when=(on_hold(Hold.SPECIAL),), ends_hold=Hold.SPECIAL,
+           period=("close", Stage.SPECIAL)),
     # --- decision -----------------------------------------------------------------------
     Action("approve", "准予办理", Approve,
            DECIDING, S.APPROVED, H, when=(originals_in_hand, not_on_hold),
@@ -252,7 +256,7 @@ ACTIONS: tuple[Action, ...] = (
     # 视为撤回: the applicant let the 补正期限 run out; the side that asked closes the case.
     Action("deem_withdrawn", "视为撤回", DeemWithdrawn,
            (S.SUPPLEMENTING, *DECIDING), S.WITHDRAWN, E, when=(supplement_period_over,),
-           applicant_period="close"),
+           period=("close", Stage.SUPPLEMENT)),
 )  # fmt: skip
 del W, H, E, S
 

@@ -144,18 +144,23 @@ def _moves(
         ops = _held(action, source, required)
     else:
         ops = deadline_changes(source, target, required)
-    return ops + _applicant_period(action, facts, target)
+    return ops + _watched(action, facts, target)
 
 
-def _applicant_period(action: Action, facts: CaseFacts, target: State) -> tuple[DeadlineOp, ...]:
-    """The applicant's 补正期限 opens with a request to supplement and closes when the
-    supplement arrives or the case ends."""
-    running = facts.state is State.SUPPLEMENTING or facts.hold is Hold.SUPPLEMENT
-    if action.applicant_period == "open":
-        return (DeadlineOp("open", Stage.SUPPLEMENT),)
-    if running and (action.applicant_period == "close" or target in FINAL_STATES):
-        return (DeadlineOp("close", Stage.SUPPLEMENT),)
-    return ()
+def _watched(action: Action, facts: CaseFacts, target: State) -> tuple[DeadlineOp, ...]:
+    """The watched periods: the applicant's 补正期限 opens with a request to supplement, a
+    特别程序's expected days with its start; each closes when it ends or the case does."""
+    running = {
+        Stage.SUPPLEMENT: facts.state is State.SUPPLEMENTING or facts.hold is Hold.SUPPLEMENT,
+        Stage.SPECIAL: facts.hold is Hold.SPECIAL,
+    }
+    if action.period is not None and action.period[0] == "open":
+        return (DeadlineOp("open", action.period[1]),)
+    return tuple(
+        DeadlineOp("close", stage)
+        for stage, runs in running.items()
+        if runs and (action.period == ("close", stage) or target in FINAL_STATES)
+    )
 
 
 def _hold_after(action: Action, facts: CaseFacts, target: State) -> Hold | None:

@@ -21,6 +21,7 @@ class Stage(StrEnum):
     TRANSIT = "transit"  # originals on the road, from mailing to arrival
     SUPPLEMENT = "supplement"  # the applicant's 补正期限
     PICKUP = "pickup"  # the result waits at the window for the applicant (待领取)
+    SPECIAL = "special"  # a 特别程序's expected days (its own clock; excluded from decide)
 
 
 STAGE_OWNER: dict[Stage, Side] = {
@@ -33,10 +34,13 @@ STAGE_OWNER: dict[Stage, Side] = {
     Stage.TRANSIT: Side.EITHER,
     Stage.SUPPLEMENT: Side.EITHER,
     Stage.PICKUP: Side.EITHER,
+    Stage.SPECIAL: Side.EITHER,
 }
 
 # Stages whose running over is nobody's 超期: alerts tell the sides, reports leave them out.
-UNCHARGED: frozenset[Stage] = frozenset({Stage.TRANSIT, Stage.SUPPLEMENT, Stage.PICKUP})
+UNCHARGED: frozenset[Stage] = frozenset(
+    {Stage.TRANSIT, Stage.SUPPLEMENT, Stage.PICKUP, Stage.SPECIAL}
+)
 
 STAGE_LABELS: dict[Stage, str] = {
     Stage.FORWARD: "收件推送",
@@ -47,6 +51,7 @@ STAGE_LABELS: dict[Stage, str] = {
     Stage.TRANSIT: "原件在途",
     Stage.SUPPLEMENT: "申请人补正期限",
     Stage.PICKUP: "待领取",
+    Stage.SPECIAL: "特别程序",
 }
 
 # Working days per stage when the item's guide says nothing (DOMAIN.md: forward within 1,
@@ -61,6 +66,7 @@ DEFAULT_LIMIT_DAYS: dict[Stage, int] = {
     Stage.TRANSIT: 3,
     Stage.SUPPLEMENT: 10,
     Stage.PICKUP: 10,  # after which the window is reminded to call the applicant
+    Stage.SPECIAL: 30,  # unused: each 特别程序 states its expected days
 }
 DEFAULT_PROMISED_DAYS = 20
 

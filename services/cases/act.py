@@ -168,7 +168,7 @@ def _write(
         returned_at=now if outcome.originals_returned else None,
         **_hold_columns(uow, case, command, outcome, guide, now),
     )
-    moved, new = _deadlines(uow, case, outcome.deadlines, guide, now, handler)
+    moved, new = _deadlines(uow, case, outcome.deadlines, guide, now, handler, command)
     if not store.save(case, move, link.columns(), moved, new, outcome.handed_in):
         raise StaleVersion(STALE_MESSAGE)
     return CaseView.of(case.case_no, outcome.target, case.version + 1, move)
@@ -206,6 +206,7 @@ def _deadlines(
     guide: GuideConfig,
     now: datetime,
     handler: int | None = None,
+    command: CaseCommand | None = None,
 ) -> tuple[list[OpenDeadline], list[NewDeadline]]:
     """The deadline rows an action moves and opens."""
     if not ops:
@@ -222,7 +223,11 @@ def _deadlines(
                     op.stage,
                     office_id=case.office_id,
                     department_id=handler or case.department_id,
-                    limit_days=guide.limit_days(op.stage),
+                    limit_days=(
+                        command.expected_days  # a 特别程序 states its own
+                        if isinstance(command, StartSpecialProcedure)
+                        else guide.limit_days(op.stage)
+                    ),
                     cal=cal,
                     now=now,
                     share=share,

@@ -271,6 +271,10 @@ def _watch_plan(
         return _Plan(current, current, next_alert_after(deadline, current, cal, 0))
     transit = deadline.stage is Stage.TRANSIT
     pickup = deadline.stage is Stage.PICKUP
+    if deadline.stage is Stage.SPECIAL:
+        return _special_plan(
+            deadline, case, directory, current, owed, next_alert_after(deadline, owed, cal, 0)
+        )
     next_at = next_alert_after(deadline, owed, cal, 0)
     if owed == LEVEL_WARNED and (transit or pickup):
         return _Plan(current, owed, next_at)
@@ -304,6 +308,35 @@ def _watch_plan(
         next_at=next_at,
         kind=kind,
         recipients=recipients,
+        subject=f"【{KIND_LABELS[kind]}】{case.case_no} {headline}",
+        body="\n".join(lines),
+        details={"stage": deadline.stage, "uncharged": True, "skipped_levels": 0},
+    )
+
+
+def _special_plan(
+    deadline: Deadline,
+    case: _CaseRef,
+    directory: Directory,
+    current: int,
+    owed: int,
+    next_at: datetime | None,
+) -> _Plan:
+    """A 特别程序 near or past its expected days: the department that runs it hears of it."""
+    unit = directory.departments.get(deadline.department_id or 0)
+    kind = "warning" if owed == LEVEL_WARNED else "overdue"
+    headline = "特别程序预计期限将到" if kind == "warning" else "特别程序已超出预计期限"
+    lines = [
+        f"办件编号：{case.case_no}",
+        f"预计期限：{local_due(deadline.due_at)}",
+        "特别程序所需时间不计入审查决定时限；结束后请及时在系统中办理“特别程序结束”。",
+    ]
+    return _Plan(
+        old_level=current,
+        new_level=owed,
+        next_at=next_at,
+        kind=kind,
+        recipients=(unit.address,) if unit is not None else ("admin",),
         subject=f"【{KIND_LABELS[kind]}】{case.case_no} {headline}",
         body="\n".join(lines),
         details={"stage": deadline.stage, "uncharged": True, "skipped_levels": 0},

@@ -100,6 +100,12 @@ def test_suspension_and_special_procedure_are_excluded_exactly(world: World) -> 
     assert detail.hold is not None and detail.hold.label == "特别程序"
     assert detail.hold.until == sh(2026, 4, 1)  # five working days: 25th to 31st
     assert detail.hold.time_left == "今日到期"
+    # Its own clock, watched: the department hears when the expected days run out.
+    special = open_deadline(rt, no, Stage.SPECIAL)
+    assert (special.due_at, special.limit_seconds) == (sh(2026, 4, 1), 5 * 86_400)
+    assert sweep(rt.uow(), now=sh(2026, 3, 31, 9)).alerts == {"warning": 1}
+    assert sweep(rt.uow(), now=sh(2026, 4, 1, 9)).alerts == {"overdue": 1}
+    assert [a.recipients for a in all_alerts(rt)] == [["department:RS320102"]] * 2
     # Ends Thursday 2 April: Wed 25 - Thu 2 are not counted (7 days).
     do(world, EndSpecialProcedure, "reviewer.rs", no, sh(2026, 4, 2, 11), reasons=["鉴定完毕"])
     running = open_deadline(rt, no)

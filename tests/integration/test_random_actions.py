@@ -349,6 +349,9 @@ def run(rt: Runtime, *, examples: int, steps: int) -> Counter[str]:
             # While the applicant is asked to supplement, their 补正期限 runs beside it.
             if state is State.SUPPLEMENTING or snap.field("hold") == "supplement":
                 expected = sorted([*expected, ("supplement", "running")])
+            # A 特别程序 runs its own clock for its expected days.
+            if snap.field("hold") == "special":
+                expected = sorted([*expected, ("special", "running")])
             assert running == expected, (state, running)
             assert (snap.field("closed_at") is not None) == (state in FINAL_STATES)
             decided = {
