@@ -10,6 +10,7 @@ so a form someone has open stays valid while a paper is printed.
 from __future__ import annotations
 
 import hashlib
+import io
 from dataclasses import dataclass
 from datetime import datetime
 from typing import cast
@@ -89,6 +90,34 @@ def _load(uow: UnitOfWork, case_no: str, actor: Actor | None) -> CaseRecord:
     return read_case(session, case, guide)
 
 
+def _stored(uow: UnitOfWork, blob: str | None) -> bytes | None:
+    """The sealed bytes kept at the first issue, when the store still has them intact."""
+    if blob is None or not uow.rt.blobs.exists(blob):
+        return None
+    with uow.rt.blobs.open(blob) as f:
+        data = f.read()
+    return data if hashlib.sha256(data).hexdigest() == blob else None
+
+
+def _keep(uow: UnitOfWork, case_no: str, kind: Kind, source_seq: int, pdf: bytes) -> None:
+    """Keep the sealed bytes in the blob store (content-addressed, like the scans) and name
+    them on the document's row. A crash in between leaves the row without a blob: the next
+    issue seals and keeps again, and `tongban files gc` sweeps the orphan."""
+    blob, _size = uow.rt.blobs.put(io.BytesIO(pdf))
+    with uow:
+        uow.session.execute(
+            update(CaseDocument)
+            .where(
+                CaseDocument.case_id
+                == select(Case.id).where(Case.case_no == case_no).scalar_subquery(),
+                CaseDocument.kind == kind.value,
+                CaseDocument.source_seq == source_seq,
+            )
+            .values(blob=blob)
+        )
+        uow.commit()
+
+
 def document_links(uow: UnitOfWork, *, actor: Actor, case_no: str) -> list[DocumentLink]:
     """The documents the case has now, for the actor (print buttons)."""
     with uow.reading():
@@ -151,9 +180,15 @@ def _issue(
             )
         at = doc.header.issued_at
         issuer = doc.header.issuer
+        kept = existing.blob if existing is not None and existing.sha256 == sha else None
     pdf = unsigned
     if sealed:
-        pdf = seal_pdf(seal_of(uow.rt), unsigned, at=at, reason=f"出具{title}", location=issuer)
+        stored = _stored(uow, kept)
+        if stored is not None:
+            pdf = stored  # the sealed copy issued first: the same bytes every time
+        else:
+            pdf = seal_pdf(seal_of(uow.rt), unsigned, at=at, reason=f"出具{title}", location=issuer)
+            _keep(uow, case_no, kind, source.seq, pdf)
     log.info(
         "document.issued",
         case_no=case_no,

@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 import structlog
 from sqlalchemy import select
 
-from tongban.models import Case, CaseFile
+from tongban.models import Case, CaseDocument, CaseFile
 
 from ..core.uow import UnitOfWork
 
@@ -37,7 +37,12 @@ def _references(uow: UnitOfWork) -> dict[str, list[str]]:
             .join(Case, Case.id == CaseFile.case_id)
             .order_by(CaseFile.sha256, Case.case_no)
         )
-        for sha, case_no in rows:
+        documents = uow.session.execute(
+            select(CaseDocument.blob, Case.case_no)
+            .join(Case, Case.id == CaseDocument.case_id)
+            .where(CaseDocument.blob.is_not(None))
+        )
+        for sha, case_no in [*rows, *documents]:  # scans, and the sealed documents issued
             cases = refs.setdefault(sha, [])
             if case_no not in cases:
                 cases.append(case_no)

@@ -32,6 +32,8 @@ from tongban.services.documents.issue import (
 from tongban.services.documents.kinds import DOCUMENT_ISSUED, Kind
 from tongban.services.documents.lookup import code_matches, derive_code, printed
 from tongban.services.documents.seal import load_seal, make_demo_p12, verify_pdf
+from tongban.services.files.maintenance import gc as gc_files
+from tongban.services.files.maintenance import verify as verify_files
 from tongban.workflow.commands import (
     Accept,
     Decline,
@@ -341,3 +343,26 @@ def test_init_creates_a_demo_seal_once_and_it_loads(tmp_path: Path) -> None:
     assert again.returncode == 0 and path.read_bytes() == made  # never replaced
     seal = load_seal(Settings(audit_key_file=tmp_path / "tongban-audit.key"))
     assert "演示" in seal.subject
+
+
+def test_the_sealed_copy_is_kept_and_served_again(world: World) -> None:
+    case_no = world.receive(diploma_application())
+    first = issue(world, case_no, Kind.RECEIPT)
+    again = issue(world, case_no, Kind.RECEIPT)
+    # The same sealed bytes every time: the first issue's copy, kept by its hash.
+    assert again.pdf == first.pdf and not again.first_issue
+    blob = hashlib.sha256(first.pdf).hexdigest()
+    with world.uow() as uow:
+        kept = uow.session.scalars(select(CaseDocument.blob)).one()
+    assert kept == blob and world.rt.blobs.exists(blob)
+    # Files maintenance knows the document is referenced: verify is clean, gc keeps it.
+    assert list(verify_files(world.uow())) == []
+    swept = gc_files(world.uow(), grace_seconds=0)
+    assert blob not in swept.removed and world.rt.blobs.exists(blob)
+    # A copy altered in the store is not served: the document is sealed afresh (signing
+    # time from the event, so the same bytes), and the store holds them again.
+    path = world.rt.blobs.path(blob)
+    path.chmod(0o600)
+    path.write_bytes(first.pdf[:-1] + b"\n")
+    resealed = issue(world, case_no, Kind.RECEIPT)
+    assert resealed.pdf == first.pdf and path.read_bytes() == first.pdf
