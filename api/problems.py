@@ -14,6 +14,7 @@ import structlog
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from tongban.services.core.errors import DomainError
@@ -35,6 +36,8 @@ STATUS_OF_KIND: dict[str, int] = {
     "throttled": 429,
     "too_large": 413,
     "unsupported": 415,
+    "precondition_required": 428,
+    "unavailable": 503,
 }
 
 TITLES: dict[int, str] = {
@@ -47,6 +50,7 @@ TITLES: dict[int, str] = {
     413: "请求内容过大",
     415: "不支持的内容类型",
     422: "输入有误",
+    428: "缺少办件版本",
     429: "尝试过于频繁",
     500: "系统内部错误",
     503: "服务暂不可用",
@@ -64,6 +68,37 @@ CODES_OF_STATUS: dict[int, str] = {
     500: "internal",
     503: "unavailable",
 }
+
+
+class Problem(BaseModel):
+    """An error as RFC 9457 problem details; `code` is stable, `detail` is for people."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str
+    field: str | None = None
+
+
+_PROBLEM_SCHEMA = Problem.model_json_schema()
+
+
+def problem_responses(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, each an application/problem+json Problem
+    with its codes described."""
+    return {
+        status: {
+            "description": f"{TITLES.get(status, '错误')}：{text}",
+            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
+        }
+        for status, text in descriptions.items()
+    }
+
+
+VERSION_REQUIRED = "case.version_required：未发送 version 或 If-Match。请重新读取办件，发送其版本。"
+UNAVAILABLE = "unavailable：数据库暂时无法连接，请按 Retry-After 稍后重试。"
 
 
 class ProblemResponse(JSONResponse):

@@ -21,6 +21,7 @@ from tongban.services.users.actors import Actor
 from tongban.workflow.actions import ACTIONS, ACTIONS_BY_NAME, Action
 
 from ..deps import CurrentActor, NowDep, RuntimeDep
+from ..problems import UNAVAILABLE, VERSION_REQUIRED, problem_responses
 from .bodies import body_of, command_of
 from .cases import CaseNo, etag
 
@@ -34,6 +35,16 @@ IfMatch = Annotated[
     ),
 ]
 
+
+ACTION_RESPONSES = problem_responses(
+    {
+        404: "case.not_found：办件不存在或不在您的范围内。",
+        409: "case.stale_version / transition.not_allowed：办件已被更新，或当前状态不允许此操作。",
+        422: "input.invalid：输入有误（逐项列出）。",
+        428: VERSION_REQUIRED,
+        503: UNAVAILABLE,
+    }
+)
 
 Run = Callable[[str, BaseModel, Response, Actor, Runtime, datetime, str | None], CaseView]
 
@@ -60,7 +71,8 @@ def _route(action: Action) -> None:
         response_model=CaseView,
         name=f"case_action_{action.name}",
         summary=action.label,
-        description=f"{action.label}。Send `version` or `If-Match`.",
+        description=f"{action.label}。Send `version` or `If-Match` (required: 428 without).",
+        responses=ACTION_RESPONSES,
     )
 
 
