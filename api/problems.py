@@ -18,6 +18,7 @@ from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from tongban.services.core.errors import DomainError
+from tongban.services.core.faults import is_database_fault, unavailable
 from tongban.workflow.commands import field_labels
 
 from .security import SESSION_COOKIE
@@ -139,7 +140,9 @@ def problem(
 def _is_page(request: Request) -> bool:
     """Workbench pages speak HTML; /api, /healthz and the OpenAPI document speak JSON."""
     path = request.url.path
-    return not (path.startswith("/api") or path == "/healthz" or path.startswith("/static"))
+    return not (
+        path.startswith("/api") or path in ("/healthz", "/readyz") or path.startswith("/static")
+    )
 
 
 def _simple_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -180,6 +183,17 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
         headers=headers,
         **_simple_extra(exc.extra),
     )
+
+
+async def database_error_handler(request: Request, exc: Exception) -> Response:
+    """A database fault (refused, dropped, timed out) is Unavailable: 503 with Retry-After,
+    a Chinese page on the workbench. Any other database error is a defect: raised on to the
+    last-resort 500."""
+    if not is_database_fault(exc):
+        raise exc
+    log.warning("database.unavailable", path=request.url.path, error=clean(exc, 300))
+    retry_after = request.app.state.rt.settings.db_retry_after_seconds
+    return await domain_error_handler(request, unavailable(retry_after))
 
 
 # --- request validation, in Chinese --------------------------------------------------------

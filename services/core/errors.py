@@ -68,6 +68,14 @@ class Throttled(DomainError):
     kind = "throttled"
 
 
+class Unavailable(DomainError):
+    """The database refuses, drops or outlasts the request (HTTP 503 with Retry-After: the
+    `retry_after` seconds in `extra`). Nothing was changed that the caller was told of."""
+
+    code = "unavailable"
+    kind = "unavailable"
+
+
 class InvalidInput(DomainError):
     code = "input.invalid"
     kind = "invalid"
