@@ -35,6 +35,8 @@ class Settings(BaseSettings):
     db_statement_timeout_seconds: int = Field(default=30, ge=1)
     db_pool_timeout_seconds: int = Field(default=10, ge=1)
     db_retry_after_seconds: int = Field(default=5, ge=1)
+    # How long an Idempotency-Key's first answer is kept and replayed to retries.
+    idempotency_ttl_hours: float = Field(default=24, gt=0)
     # Threads per server process for blocking request handlers (database work).
     request_threads: int = Field(default=4, ge=1, le=64)
 

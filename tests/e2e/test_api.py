@@ -628,3 +628,61 @@ def test_weak_passwords_are_refused(
         password="长江中路1号窗口", office_code="CZ01",
     )  # fmt: skip
     assert made.username == username
+
+
+# --- idempotency keys ----------------------------------------------------------------------
+
+
+def test_a_retried_registration_makes_one_case(world: World, client_for: Clients) -> None:
+    clerk = client_for("clerk.cz")
+    key = {"Idempotency-Key": "3f1c9a0e-5b7d-4c2a-9e61-0a8b7c6d5e4f"}
+    first = clerk.post("/api/cases", json=_diploma_body(), headers=key)
+    assert first.status_code == 201, first.text
+    again = clerk.post("/api/cases", json=_diploma_body(), headers=key)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert {row["case_no"] for row in clerk.get("/api/cases").json()["rows"]} == {
+        first.json()["case_no"]
+    }
+    # The same key with another body is refused, and makes nothing either.
+    other = clerk.post("/api/cases", json=_diploma_body(applicant_name="李四"), headers=key)
+    assert problem_of(other, 422, "idempotency.key_reused")["field"] == "idempotency-key"
+    assert clerk.get("/api/cases").json()["total"] == 1
+    # Keys are per user: another clerk's same key is a request of its own.
+    other_clerk = client_for("clerk.gc")
+    r = other_clerk.post("/api/cases", json=_diploma_body(department_code="RS341700"), headers=key)
+    assert r.status_code in (201, 403, 422), r.text
+    assert r.headers.get("idempotent-replayed") is None
+    # Without a key, the same body is a second case.
+    assert clerk.post("/api/cases", json=_diploma_body()).status_code == 201
+    assert clerk.get("/api/cases").json()["total"] == 2
+
+
+def test_a_retried_action_acts_once(world: World, client_for: Clients) -> None:
+    no = register(world, diploma_application())
+    clerk = client_for("clerk.cz")
+    url = f"/api/cases/{no}/actions/pass_formal_review"
+    key = {"Idempotency-Key": "retry-me-1"}
+    first = clerk.post(url, json={"version": 1}, headers=key)
+    assert first.status_code == 200, first.text
+    again = clerk.post(url, json={"version": 1}, headers=key)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert again.headers["etag"] == first.headers["etag"] == '"2"'
+    detail = clerk.get(f"/api/cases/{no}").json()
+    assert detail["version"] == 2
+    assert [e["action"] for e in detail["history"]].count("pass_formal_review") == 1
+    # A different request under the same key: refused.
+    r = clerk.post(url, json={"version": 2}, headers=key)
+    problem_of(r, 422, "idempotency.key_reused")
+    # A refused request keeps no key: the retry runs again (and is refused again).
+    bad = {"Idempotency-Key": "retry-me-2"}
+    forward = f"/api/cases/{no}/actions/forward"
+    problem_of(clerk.post(forward, json={"version": 2}, headers=bad), 409, "transition.not_allowed")
+    problem_of(clerk.post(forward, json={"version": 2}, headers=bad), 409, "transition.not_allowed")
+    # Documented.
+    doc = clerk.get("/api/openapi.json").json()
+    post = doc["paths"]["/api/cases"]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+    assert "idempotency.key_reused" in post["responses"]["422"]["description"]
+    assert "application/problem+json" in post["responses"]["503"]["content"]
