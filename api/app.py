@@ -32,6 +32,7 @@ from .deps import RuntimeDep
 from .http import actions, cases, catalog, documents, materials, session
 from .middleware import RequestContext
 from .problems import (
+    UNAVAILABLE,
     database_error_handler,
     domain_error_handler,
     http_error_handler,
@@ -139,7 +140,8 @@ def create_app(rt: Runtime, *, clock: Callable[[], datetime] = _utcnow) -> FastA
     # uvicorn's own access logger would add a second, unbound one.
     logging.getLogger("uvicorn.access").disabled = True
     app.include_router(health)
+    # Every route but /healthz answers 503 while the database is unreachable.
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=problem_responses({503: UNAVAILABLE}))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

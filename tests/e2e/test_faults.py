@@ -109,3 +109,16 @@ def test_postgres_connections_carry_the_timeouts(pg_rt: Runtime) -> None:
             assert conn.execute(text("SHOW statement_timeout")).scalar() == "2s"
     finally:
         engine.dispose()
+
+
+def test_every_api_route_but_healthz_documents_503(http: Http) -> None:
+    doc = http.get("/api/openapi.json").json()
+    for path, methods in doc["paths"].items():
+        for method, operation in methods.items():
+            answers = operation["responses"]
+            if path == "/healthz":
+                assert "503" not in answers
+                continue
+            assert "503" in answers, (method, path)
+            content = answers["503"]["content"]["application/problem+json"]
+            assert content["schema"]["properties"]["code"]["type"] == "string"
