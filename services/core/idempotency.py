@@ -123,13 +123,13 @@ def _claim(
                     field="idempotency-key",
                 )
             if row.status is None or row.body is None:
-                raise Conflict(
-                    "Idempotency-Key：使用此键的上一个请求仍在处理中，请稍后重试。",
-                    code="idempotency.in_progress",
-                    retry_after=5,
-                )
+                raise _in_progress()
             return Answer(row.status, row.body, replayed=True)
-    raise Conflict(
+    raise _in_progress()
+
+
+def _in_progress() -> Conflict:
+    return Conflict(
         "Idempotency-Key：使用此键的上一个请求仍在处理中，请稍后重试。",
         code="idempotency.in_progress",
         retry_after=5,
