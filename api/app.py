@@ -7,21 +7,24 @@ routers.
 from __future__ import annotations
 
 import logging
+import sqlite3
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager, asynccontextmanager
 from datetime import UTC, datetime
 
 import anyio.to_thread
+import psycopg
 import structlog
 from fastapi import APIRouter, FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from fastapi.staticfiles import StaticFiles
-from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
 from starlette.exceptions import HTTPException
 
 from tongban.services.core.config import Settings
 from tongban.services.core.errors import DomainError
+from tongban.services.core.faults import readiness
 from tongban.services.core.logs import configure_logging
 from tongban.services.core.runtime import Runtime, open_runtime
 
@@ -29,9 +32,12 @@ from .deps import RuntimeDep
 from .http import actions, cases, catalog, documents, materials, session
 from .middleware import RequestContext
 from .problems import (
+    UNAVAILABLE,
+    database_error_handler,
     domain_error_handler,
     http_error_handler,
     problem,
+    problem_responses,
     validation_error_handler,
 )
 from .security import Tokens
@@ -49,19 +55,30 @@ ROUTERS: tuple[APIRouter, ...] = (
 )
 
 log = structlog.get_logger("tongban.api")
+UNAVAILABLE_NOT_READY = "unavailable：数据库无法连接，或数据库结构不是最新版本。"
 health = APIRouter(tags=["health"])
 
 
-@health.get("/healthz")
-def healthz(request: Request, rt: RuntimeDep) -> Response:
-    """Liveness and database reachability."""
-    try:
-        with rt.engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-    except Exception:
-        log.warning("healthz.database_unreachable", exc_info=True)
-        return problem(request, status=503, code="unavailable", detail="数据库无法连接。")
+@health.get("/healthz", responses=problem_responses({}))
+def healthz() -> Response:
+    """Liveness: the process answers. It touches no database (see /readyz)."""
     return JSONResponse({"status": "ok"})
+
+
+@health.get("/readyz", responses=problem_responses({503: UNAVAILABLE_NOT_READY}))
+def readyz(request: Request, rt: RuntimeDep) -> Response:
+    """Readiness: the database answers and its schema is at the newest migration."""
+    why = readiness(rt.engine)
+    if why is not None:
+        log.warning("readyz.not_ready", reason=why)
+        return problem(
+            request,
+            status=503,
+            code="unavailable",
+            detail=why,
+            headers={"Retry-After": str(rt.settings.db_retry_after_seconds)},
+        )
+    return JSONResponse({"status": "ready"})
 
 
 def _utcnow() -> datetime:
@@ -111,6 +128,9 @@ def create_app(rt: Runtime, *, clock: Callable[[], datetime] = _utcnow) -> FastA
     app.add_exception_handler(DomainError, domain_error_handler)
     app.add_exception_handler(RequestValidationError, validation_error_handler)
     app.add_exception_handler(HTTPException, http_error_handler)
+    # A database that refuses, drops or outlasts a request: 503 with Retry-After.
+    for database_error in (SQLAlchemyError, sqlite3.Error, psycopg.Error):
+        app.add_exception_handler(database_error, database_error_handler)
     # Uploads of scans may be as large as the configured file size, plus the multipart
     # envelope; every other request stays under 1 MiB.
     app.add_middleware(
@@ -120,7 +140,8 @@ def create_app(rt: Runtime, *, clock: Callable[[], datetime] = _utcnow) -> FastA
     # uvicorn's own access logger would add a second, unbound one.
     logging.getLogger("uvicorn.access").disabled = True
     app.include_router(health)
+    # Every route but /healthz answers 503 while the database is unreachable.
     for router in ROUTERS:
-        app.include_router(router)
+        app.include_router(router, responses=problem_responses({503: UNAVAILABLE}))
     app.mount("/static", StaticFiles(directory=HERE / "static"), name="static")
     return app

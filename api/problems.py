@@ -14,9 +14,11 @@ import structlog
 from fastapi import Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, RedirectResponse, Response
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException
 
 from tongban.services.core.errors import DomainError
+from tongban.services.core.faults import is_database_fault, unavailable
 from tongban.workflow.commands import field_labels
 
 from .security import SESSION_COOKIE
@@ -35,6 +37,8 @@ STATUS_OF_KIND: dict[str, int] = {
     "throttled": 429,
     "too_large": 413,
     "unsupported": 415,
+    "precondition_required": 428,
+    "unavailable": 503,
 }
 
 TITLES: dict[int, str] = {
@@ -47,6 +51,7 @@ TITLES: dict[int, str] = {
     413: "请求内容过大",
     415: "不支持的内容类型",
     422: "输入有误",
+    428: "缺少办件版本",
     429: "尝试过于频繁",
     500: "系统内部错误",
     503: "服务暂不可用",
@@ -64,6 +69,37 @@ CODES_OF_STATUS: dict[int, str] = {
     500: "internal",
     503: "unavailable",
 }
+
+
+class Problem(BaseModel):
+    """An error as RFC 9457 problem details; `code` is stable, `detail` is for people."""
+
+    type: str
+    title: str
+    status: int
+    detail: str
+    code: str
+    instance: str
+    field: str | None = None
+
+
+_PROBLEM_SCHEMA = Problem.model_json_schema()
+
+
+def problem_responses(descriptions: Mapping[int, str]) -> dict[int | str, dict[str, Any]]:
+    """OpenAPI `responses` for error statuses, each an application/problem+json Problem
+    with its codes described."""
+    return {
+        status: {
+            "description": f"{TITLES.get(status, '错误')}：{text}",
+            "content": {"application/problem+json": {"schema": _PROBLEM_SCHEMA}},
+        }
+        for status, text in descriptions.items()
+    }
+
+
+VERSION_REQUIRED = "case.version_required：未发送 version 或 If-Match。请重新读取办件，发送其版本。"
+UNAVAILABLE = "unavailable：数据库暂时无法连接，请按 Retry-After 稍后重试。"
 
 
 class ProblemResponse(JSONResponse):
@@ -104,7 +140,9 @@ def problem(
 def _is_page(request: Request) -> bool:
     """Workbench pages speak HTML; /api, /healthz and the OpenAPI document speak JSON."""
     path = request.url.path
-    return not (path.startswith("/api") or path == "/healthz" or path.startswith("/static"))
+    return not (
+        path.startswith("/api") or path in ("/healthz", "/readyz") or path.startswith("/static")
+    )
 
 
 def _simple_extra(extra: Mapping[str, Any]) -> dict[str, Any]:
@@ -145,6 +183,17 @@ async def domain_error_handler(request: Request, exc: Exception) -> Response:
         headers=headers,
         **_simple_extra(exc.extra),
     )
+
+
+async def database_error_handler(request: Request, exc: Exception) -> Response:
+    """A database fault (refused, dropped, timed out) is Unavailable: 503 with Retry-After,
+    a Chinese page on the workbench. Any other database error is a defect: raised on to the
+    last-resort 500."""
+    if not is_database_fault(exc):
+        raise exc
+    log.warning("database.unavailable", path=request.url.path, error=clean(exc, 300))
+    retry_after = request.app.state.rt.settings.db_retry_after_seconds
+    return await domain_error_handler(request, unavailable(retry_after))
 
 
 # --- request validation, in Chinese --------------------------------------------------------

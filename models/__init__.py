@@ -8,6 +8,7 @@ from .case import Case, CaseCounter, CaseFile, CaseMaterial
 from .catalog import GuideVersion, Item
 from .deadline import Deadline
 from .document import CaseDocument
+from .idempotency import IdempotencyKey
 from .org import Department, DepartmentItem, Office, User
 from .sessions import SignInThrottle, UserSession
 
@@ -26,6 +27,7 @@ __all__ = [
     "Department",
     "DepartmentItem",
     "GuideVersion",
+    "IdempotencyKey",
     "Item",
     "Office",
     "OutboxMessage",

@@ -71,7 +71,16 @@ def _private_sqlite_file(database: str | None) -> None:
     os.close(fd)
 
 
-def make_engine(url: str, **kwargs: Any) -> Engine:
+def make_engine(
+    url: str,
+    *,
+    connect_timeout: int | None = None,
+    statement_timeout: int | None = None,
+    **kwargs: Any,
+) -> Engine:
+    """An engine for `url`. On PostgreSQL, `connect_timeout` and `statement_timeout` (seconds)
+    bound a connection attempt and each statement, so a database that hangs fails a request
+    instead of holding it (the URL's own `options`, such as a search_path, are kept)."""
     parsed = make_url(url)
     if parsed.get_backend_name() == "sqlite":
         _private_sqlite_file(parsed.database)
@@ -80,6 +89,16 @@ def make_engine(url: str, **kwargs: Any) -> Engine:
         if parsed.drivername == "postgresql":
             parsed = parsed.set(drivername="postgresql+psycopg")
         kwargs.setdefault("isolation_level", "AUTOCOMMIT")
+        connect_args: dict[str, Any] = dict(kwargs.pop("connect_args", {}))
+        if connect_timeout is not None:
+            connect_args.setdefault("connect_timeout", connect_timeout)
+        if statement_timeout is not None:
+            given = parsed.query.get("options", "")
+            options = " ".join(given) if isinstance(given, tuple) else given
+            connect_args.setdefault(
+                "options", f"{options} -c statement_timeout={statement_timeout * 1000}".strip()
+            )
+        kwargs["connect_args"] = connect_args
     engine = create_engine(parsed, **kwargs)
     if engine.dialect.name == "sqlite":
         event.listen(engine, "connect", _sqlite_pragmas)

@@ -16,7 +16,7 @@ from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, create_model
 
-from tongban.services.core.errors import InvalidInput
+from tongban.services.core.errors import InvalidInput, VersionRequired
 from tongban.workflow.actions import Action
 from tongban.workflow.commands import Application, CaseCommand
 
@@ -92,7 +92,7 @@ def _body_model(cls: type[Any]) -> type[Input]:
     if issubclass(cls, CaseCommand):
         spec["version"] = (
             Version | None,
-            Field(None, description="办件版本：您看到的版本号（或用 If-Match）。"),
+            Field(None, description="办件版本：您看到的版本号（或用 If-Match；二者必有其一）。"),
         )
     name = f"{cls.__name__}In"
     model: type[Input] = create_model(name, __base__=Input, __doc__=cls.__doc__, **spec)
@@ -128,8 +128,15 @@ def _values(cls: type[Any], body: BaseModel) -> dict[str, Any]:
 def command_of(
     action: Action, case_no: str, body: BaseModel, *, if_match: str | None = None
 ) -> CaseCommand:
-    """The command an action's validated body asks for."""
+    """The command an action's validated body asks for. Every action names the version it
+    acts on (`version` or If-Match); without it, VersionRequired (428)."""
     version = expected_version(getattr(body, "version", None), if_match)
+    if version is None:
+        raise VersionRequired(
+            "办件版本：未说明要办理的是办件的哪个版本。请重新读取办件，"
+            "在请求体中发送其 version，或在 If-Match 头中发送其 ETag。",
+            field="version",
+        )
     return action.command(
         case_no=case_no, expected_version=version, **_values(action.command, body)
     )

@@ -3,16 +3,18 @@ api.http.actions, one per row of the action table."""
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Path, Query, Response
+from fastapi import APIRouter, Path, Query, Request, Response
 
 from tongban.services.cases import queries
 from tongban.services.cases.receive import receive
 from tongban.services.cases.views import CaseDetail, CasePage, CaseView
 
 from ..deps import CurrentActor, NowDep, RuntimeDep
+from ..problems import UNAVAILABLE, problem_responses
 from .bodies import NO_CONTROL, RegisterIn, application_of
+from .once import IDEMPOTENCY_RESPONSES, IdempotencyKeyHeader, respond
 
 router = APIRouter(prefix="/api/cases", tags=["cases"])
 
@@ -47,19 +49,36 @@ def list_cases(
     )
 
 
-@router.post("", response_model=CaseView, status_code=201)
+def _made_headers(view: dict[str, Any]) -> dict[str, str]:
+    return {"Location": f"/api/cases/{view['case_no']}", "ETag": etag(view["version"])}
+
+
+@router.post(
+    "",
+    response_model=CaseView,
+    status_code=201,
+    responses=problem_responses({**IDEMPOTENCY_RESPONSES, 503: UNAVAILABLE}),
+)
 def register_case(
+    request: Request,
     body: RegisterIn,  # type: ignore[valid-type]  # a model made from the Application
-    response: Response,
     actor: CurrentActor,
     rt: RuntimeDep,
     now: NowDep,
-) -> CaseView:
-    """收件登记 (window clerks)."""
-    view = receive(rt.uow(), application_of(body), actor=actor, now=now)
-    response.headers["Location"] = f"/api/cases/{view.case_no}"
-    response.headers["ETag"] = etag(view.version)
-    return view
+    idempotency_key: IdempotencyKeyHeader = None,
+) -> Response:
+    """收件登记 (window clerks). With `Idempotency-Key`, a retry makes no second case."""
+    return respond(
+        request,
+        rt,
+        actor,
+        now,
+        key=idempotency_key,
+        body=body,
+        status=201,
+        run=lambda: receive(rt.uow(), application_of(body), actor=actor, now=now),
+        headers_of=_made_headers,
+    )
 
 
 @router.get("/{case_no}", response_model=CaseDetail)

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 
 from tongban.models import AuditEvent, Case
 
+from ..core.errors import CaseNotFound
 from ..core.uow import UnitOfWork
 from ..users.actors import Actor
 from .keys import AuditKey
@@ -232,6 +233,7 @@ def _check_case(key: AuditKey, case: Case, events: list[AuditEvent]) -> Iterator
 
 def verify_chains(uow: UnitOfWork, case_no: str | None = None) -> list[ChainBreak]:
     """Recompute every chain (or one case's) with the runtime's key; return every break.
+    A case number that names no case is CaseNotFound, not a clean chain.
 
     Events stream in (case, seq) order in one query, grouped per case, so verifying a large
     database costs two scans, not a query per case.
@@ -247,6 +249,8 @@ def _verify(session: Session, key: AuditKey, case_no: str | None) -> list[ChainB
         cases_q = cases_q.where(Case.case_no == case_no)
         events_q = events_q.join(Case, Case.id == AuditEvent.case_id).where(Case.case_no == case_no)
     cases = {case.id: case for case in session.scalars(cases_q)}
+    if case_no is not None and not cases:
+        raise CaseNotFound(f"办件「{case_no}」不存在，无法校验其审计链。请核对办件编号。")
     breaks: list[ChainBreak] = []
     seen: set[int] = set()
     for case_id, events in groupby(session.scalars(events_q).yield_per(1000), lambda e: e.case_id):

@@ -28,6 +28,15 @@ class Settings(BaseSettings):
     # Whether a window may receive an item whose guide is still the default template (the
     # clerk confirms each time); False refuses such receipts outright.
     allow_default_guides: bool = True
+    # Database faults: how long to wait for a new connection (PostgreSQL connect timeout),
+    # for a statement (PostgreSQL statement_timeout) and for a free connection of the pool;
+    # past them a request answers 503 with Retry-After `db_retry_after_seconds`.
+    db_connect_timeout_seconds: int = Field(default=5, ge=1)
+    db_statement_timeout_seconds: int = Field(default=30, ge=1)
+    db_pool_timeout_seconds: int = Field(default=10, ge=1)
+    db_retry_after_seconds: int = Field(default=5, ge=1)
+    # How long an Idempotency-Key's first answer is kept and replayed to retries.
+    idempotency_ttl_hours: float = Field(default=24, gt=0)
     # Threads per server process for blocking request handlers (database work).
     request_threads: int = Field(default=4, ge=1, le=64)
 

@@ -9,7 +9,9 @@ class DomainError(Exception):
     """An error a person can act on: `code` is stable, `message` says what and what to do."""
 
     code = "domain.error"
-    kind = "invalid"  # not_found | conflict | forbidden | invalid | unauthenticated | throttled
+    # not_found | conflict | forbidden | invalid | unauthenticated | throttled | too_large |
+    # unsupported | precondition_required | unavailable
+    kind = "invalid"
 
     def __init__(
         self, message: str, *, code: str | None = None, field: str | None = None, **extra: Any
@@ -36,6 +38,14 @@ class StaleVersion(DomainError):
     kind = "conflict"
 
 
+class VersionRequired(DomainError):
+    """An action that does not say which version of the case it acts on (HTTP 428): a
+    client that never read the case could otherwise overwrite what it never saw."""
+
+    code = "case.version_required"
+    kind = "precondition_required"
+
+
 class Conflict(DomainError):
     code = "conflict"
     kind = "conflict"
@@ -56,6 +66,14 @@ class Throttled(DomainError):
 
     code = "auth.throttled"
     kind = "throttled"
+
+
+class Unavailable(DomainError):
+    """The database refuses, drops or outlasts the request (HTTP 503 with Retry-After: the
+    `retry_after` seconds in `extra`). Nothing was changed that the caller was told of."""
+
+    code = "unavailable"
+    kind = "unavailable"
 
 
 class InvalidInput(DomainError):

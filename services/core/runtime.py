@@ -76,7 +76,13 @@ class Runtime:
 def open_runtime(settings: Settings, *, init: bool = False, **engine_options: Any) -> Runtime:
     """Connect; with `init`, upgrade the schema to head and create the audit key if absent.
     `engine_options` go to SQLAlchemy's create_engine (the benchmarks watch the driver)."""
-    engine = make_engine(settings.database_url, **engine_options)
+    engine_options.setdefault("pool_timeout", settings.db_pool_timeout_seconds)
+    engine = make_engine(
+        settings.database_url,
+        connect_timeout=settings.db_connect_timeout_seconds,
+        statement_timeout=settings.db_statement_timeout_seconds,
+        **engine_options,
+    )
     if init:
         upgrade(engine)
         key = ensure_audit_key(settings)

@@ -106,6 +106,13 @@ def register(w: World, application: Application, clerk: str = "clerk.cz") -> str
     return w.receive(application, clerk)
 
 
+def seen(client: Http, case_no: str, **body: Any) -> dict[str, Any]:
+    """An action's body naming the version the client reads now (every action needs one)."""
+    r = client.get(f"/api/cases/{case_no}")
+    assert r.status_code == 200, r.text
+    return {**body, "version": r.json()["version"]}
+
+
 def problem_of(r: httpx.Response, status: int, code: str) -> dict[str, Any]:
     """Assert an RFC 9457 problem of this status and code; return its body."""
     assert r.status_code == status, r.text

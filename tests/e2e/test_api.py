@@ -21,7 +21,7 @@ from tongban.services.users.accounts import create_user
 
 from ..scans import pdf_bytes
 from ..world import World, card_application, diploma_application
-from .conftest import Http, problem_of, register
+from .conftest import Http, problem_of, register, seen
 
 Clients = Any
 
@@ -118,7 +118,7 @@ def test_cookie_session_changes_need_the_csrf_token(http: Http, world: World) ->
     url = f"/api/cases/{no}/actions/pass_formal_review"
     problem_of(http.post(url, json={}), 403, "csrf.invalid")
     problem_of(http.post(url, json={}, headers={"X-CSRF-Token": "0" * 64}), 403, "csrf.invalid")
-    r = http.post(url, json={}, headers={"X-CSRF-Token": csrf})
+    r = http.post(url, json=seen(http, no), headers={"X-CSRF-Token": csrf})
     assert r.status_code == 200, r.text
     assert r.json()["state"] == "formally_reviewed"
 
@@ -170,7 +170,7 @@ def test_list_filters_and_pages(world: World, client_for: Clients) -> None:
     first = register(world, diploma_application("111"))
     second = register(world, diploma_application("222"))
     clerk = client_for("clerk.cz")
-    clerk.post(f"/api/cases/{first}/actions/pass_formal_review", json={})
+    clerk.post(f"/api/cases/{first}/actions/pass_formal_review", json=seen(clerk, first))
     assert _case_nos(clerk, state="formally_reviewed") == {first}
     assert _case_nos(clerk, state="received") == {second}
     assert _case_nos(clerk, q="学历") == {first, second}
@@ -304,17 +304,22 @@ def test_supplement_round_trip(world: World, client_for: Clients) -> None:
     no = clerk.post("/api/cases", json=body).json()["case_no"]
     detail = clerk.get(f"/api/cases/{no}").json()
     assert detail["missing_materials"] == ["学历证书（毕业证书）原件及复印件"]
-    r = clerk.post(f"/api/cases/{no}/actions/pass_formal_review", json={})
+    r = clerk.post(f"/api/cases/{no}/actions/pass_formal_review", json=seen(clerk, no))
     assert problem_of(r, 409, "formal_review.materials_missing")["detail"].startswith("材料不齐全")
     r = clerk.post(
-        f"/api/cases/{no}/actions/request_supplement", json={"notice_items": ["学历证书原件"]}
+        f"/api/cases/{no}/actions/request_supplement",
+        json=seen(clerk, no, notice_items=["学历证书原件"]),
     )
     assert r.json()["state"] == "supplementing"
     paused = clerk.get(f"/api/cases/{no}").json()["deadlines"][0]
     assert paused["status"] == "paused" and paused["due_at"] is None
-    r = clerk.post(f"/api/cases/{no}/actions/supplement", json={"materials": [{"code": "diploma"}]})
+    r = clerk.post(
+        f"/api/cases/{no}/actions/supplement", json=seen(clerk, no, materials=[{"code": "diploma"}])
+    )
     assert r.status_code == 200 and r.json()["state"] == "received"
-    r = clerk.post(f"/api/cases/{no}/actions/pass_formal_review")  # no body at all
+    etag = clerk.get(f"/api/cases/{no}").headers["etag"]
+    # No body at all: the version in If-Match.
+    r = clerk.post(f"/api/cases/{no}/actions/pass_formal_review", headers={"If-Match": etag})
     assert r.status_code == 200 and r.json()["state"] == "formally_reviewed"
 
 
@@ -326,18 +331,22 @@ def test_each_error_kind_is_a_problem(world: World, client_for: Clients, http: H
     clerk, reviewer = client_for("clerk.cz"), client_for("reviewer.gz")
     # not_found
     problem_of(clerk.get("/api/cases/CZ01-19990101-9999"), 404, "case.not_found")
-    problem_of(clerk.post("/api/cases/NOPE/actions/forward", json={}), 404, "case.not_found")
+    r = clerk.post("/api/cases/NOPE/actions/forward", json={"version": 1})
+    problem_of(r, 404, "case.not_found")
     problem_of(clerk.post(f"/api/cases/{no}/actions/fly", json={}), 404, "action.unknown")
     problem_of(clerk.get("/api/nothing-here"), 404, "not_found")
     # conflict
     problem_of(
-        clerk.post(f"/api/cases/{no}/actions/forward", json={}), 409, "transition.not_allowed"
+        clerk.post(f"/api/cases/{no}/actions/forward", json=seen(clerk, no)),
+        409,
+        "transition.not_allowed",
     )
     # not found: a case the home department cannot see yet is no different from no case
-    r = reviewer.post(f"/api/cases/{no}/actions/pass_formal_review", json={})
+    r = reviewer.post(f"/api/cases/{no}/actions/pass_formal_review", json={"version": 1})
     problem_of(r, 404, "case.not_found")
     # forbidden: a supervisor sees the case but does not act on it
-    r = client_for("supervisor.cz").post(f"/api/cases/{no}/actions/pass_formal_review", json={})
+    supervisor = client_for("supervisor.cz")
+    r = supervisor.post(f"/api/cases/{no}/actions/pass_formal_review", json=seen(supervisor, no))
     problem_of(r, 403, "scope.denied")
     problem_of(reviewer.post("/api/cases", json=_diploma_body()), 403, "scope.denied")
     # invalid (a domain rule, with the field)
@@ -350,6 +359,26 @@ def test_each_error_kind_is_a_problem(world: World, client_for: Clients, http: H
     problem_of(http.get(f"/api/cases/{no}"), 401, "auth.required")
     # a method the path does not take
     problem_of(clerk.request("PUT", "/api/cases"), 405, "method.not_allowed")
+
+
+def test_an_action_without_a_version_is_428(world: World, client_for: Clients) -> None:
+    no = register(world, diploma_application())
+    clerk = client_for("clerk.cz")
+    url = f"/api/cases/{no}/actions/pass_formal_review"
+    for r in (clerk.post(url, json={}), clerk.post(url)):
+        body = problem_of(r, 428, "case.version_required")
+        assert body["field"] == "version"
+        assert "重新读取办件" in body["detail"] and "version" in body["detail"]
+    after = clerk.get(f"/api/cases/{no}").json()
+    assert after["state"] == "received" and after["version"] == 1  # nothing changed
+    assert clerk.post(url, json={"version": 1}).status_code == 200
+    # Documented, with the problem+json schema.
+    doc = clerk.get("/api/openapi.json").json()
+    answer = doc["paths"]["/api/cases/{case_no}/actions/pass_formal_review"]["post"]["responses"]
+    schema = answer["428"]["content"]["application/problem+json"]["schema"]
+    assert {"type", "title", "status", "detail", "code", "instance"} <= set(schema["required"])
+    assert "case.version_required" in answer["428"]["description"]
+    assert "503" in answer and "409" in answer
 
 
 def test_stale_version_via_if_match(world: World, client_for: Clients) -> None:
@@ -478,7 +507,7 @@ def test_logs_carry_request_id_and_user(world: World, client_for: Clients) -> No
     ) as logs:
         r = clerk.post(
             f"/api/cases/{no}/actions/pass_formal_review",
-            json={},
+            json={"version": 1},
             headers={"X-Request-ID": "req-abc-123"},
         )
     assert r.headers["x-request-id"] == "req-abc-123"
@@ -533,14 +562,16 @@ def test_a_company_registers_with_its_handler_who_is_then_checked(
     assert detail["agent"]["document_masked"] == "********"  # a short number: all masked
     assert detail["applicant_document_label"] == "统一社会信用代码"
     assert detail["legal_representative"] == "张三"
-    assert clerk.post(f"/api/cases/{no}/actions/pass_formal_review", json={}).status_code == 200
+    r = clerk.post(f"/api/cases/{no}/actions/pass_formal_review", json=seen(clerk, no))
+    assert r.status_code == 200
     r = clerk.post(
-        f"/api/cases/{no}/actions/verify_identity", json={"document_number": "91350100M000100Y43"}
+        f"/api/cases/{no}/actions/verify_identity",
+        json=seen(clerk, no, document_number="91350100M000100Y43"),
     )
     assert problem_of(r, 422, "identity.company_needs_agent")["field"] == "person"
     r = clerk.post(
         f"/api/cases/{no}/actions/verify_identity",
-        json={"person": "agent", "document_number": "ｅ１２３４５６７"},
+        json=seen(clerk, no, person="agent", document_number="ｅ１２３４５６７"),
     )
     assert r.status_code == 200, r.text
     event = clerk.get(f"/api/cases/{no}").json()["history"][-1]
@@ -597,3 +628,61 @@ def test_weak_passwords_are_refused(
         password="长江中路1号窗口", office_code="CZ01",
     )  # fmt: skip
     assert made.username == username
+
+
+# --- idempotency keys ----------------------------------------------------------------------
+
+
+def test_a_retried_registration_makes_one_case(world: World, client_for: Clients) -> None:
+    clerk = client_for("clerk.cz")
+    key = {"Idempotency-Key": "3f1c9a0e-5b7d-4c2a-9e61-0a8b7c6d5e4f"}
+    first = clerk.post("/api/cases", json=_diploma_body(), headers=key)
+    assert first.status_code == 201, first.text
+    again = clerk.post("/api/cases", json=_diploma_body(), headers=key)
+    assert again.status_code == 201 and again.json() == first.json()
+    assert again.headers["location"] == first.headers["location"]
+    assert again.headers["idempotent-replayed"] == "true"
+    assert {row["case_no"] for row in clerk.get("/api/cases").json()["rows"]} == {
+        first.json()["case_no"]
+    }
+    # The same key with another body is refused, and makes nothing either.
+    other = clerk.post("/api/cases", json=_diploma_body(applicant_name="李四"), headers=key)
+    assert problem_of(other, 422, "idempotency.key_reused")["field"] == "idempotency-key"
+    assert clerk.get("/api/cases").json()["total"] == 1
+    # Keys are per user: another clerk's same key is a request of its own.
+    other_clerk = client_for("clerk.gc")
+    r = other_clerk.post("/api/cases", json=_diploma_body(department_code="RS341700"), headers=key)
+    assert r.status_code in (201, 403, 422), r.text
+    assert r.headers.get("idempotent-replayed") is None
+    # Without a key, the same body is a second case.
+    assert clerk.post("/api/cases", json=_diploma_body()).status_code == 201
+    assert clerk.get("/api/cases").json()["total"] == 2
+
+
+def test_a_retried_action_acts_once(world: World, client_for: Clients) -> None:
+    no = register(world, diploma_application())
+    clerk = client_for("clerk.cz")
+    url = f"/api/cases/{no}/actions/pass_formal_review"
+    key = {"Idempotency-Key": "retry-me-1"}
+    first = clerk.post(url, json={"version": 1}, headers=key)
+    assert first.status_code == 200, first.text
+    again = clerk.post(url, json={"version": 1}, headers=key)
+    assert again.status_code == 200 and again.json() == first.json()
+    assert again.headers["etag"] == first.headers["etag"] == '"2"'
+    detail = clerk.get(f"/api/cases/{no}").json()
+    assert detail["version"] == 2
+    assert [e["action"] for e in detail["history"]].count("pass_formal_review") == 1
+    # A different request under the same key: refused.
+    r = clerk.post(url, json={"version": 2}, headers=key)
+    problem_of(r, 422, "idempotency.key_reused")
+    # A refused request keeps no key: the retry runs again (and is refused again).
+    bad = {"Idempotency-Key": "retry-me-2"}
+    forward = f"/api/cases/{no}/actions/forward"
+    problem_of(clerk.post(forward, json={"version": 2}, headers=bad), 409, "transition.not_allowed")
+    problem_of(clerk.post(forward, json={"version": 2}, headers=bad), 409, "transition.not_allowed")
+    # Documented.
+    doc = clerk.get("/api/openapi.json").json()
+    post = doc["paths"]["/api/cases"]["post"]
+    assert any(p["name"] == "Idempotency-Key" for p in post["parameters"])
+    assert "idempotency.key_reused" in post["responses"]["422"]["description"]
+    assert "application/problem+json" in post["responses"]["503"]["content"]

@@ -76,10 +76,10 @@ def test_a_reason_of_zero_width_spaces_is_no_reason(world: World, client_for: Cl
     no = register(world, diploma_application())
     clerk = client_for("clerk.cz")
     url = f"/api/cases/{no}/actions/decline"
-    r = clerk.post(url, json={"reasons": [INVISIBLE, "\u200b\u200b"]})
+    r = clerk.post(url, json={"reasons": [INVISIBLE, "\u200b\u200b"], "version": 1})
     assert r.status_code in (409, 422), r.text
     assert r.json()["code"] == "transition.reason_required"
-    r = clerk.post(url, json={"reasons": ["\u200b申请人不愿补正\u200b"]})
+    r = clerk.post(url, json={"reasons": ["\u200b申请人不愿补正\u200b"], "version": 1})
     assert r.status_code == 200, r.text
 
 

@@ -27,6 +27,7 @@ from sqlalchemy.exc import DBAPIError
 
 from tongban.models import AuditEvent, Case
 from tongban.services.audit.chain import verify_chains
+from tongban.services.core.errors import CaseNotFound
 from tongban.services.core.runtime import Runtime
 from tongban.workflow.commands import Accept, Forward, MaterialIn, PassFormalReview, VerifyIdentity
 
@@ -200,6 +201,15 @@ def test_untampered_chains_verify_clean(scene: Scene) -> None:
     assert "BREAK" not in whole.stdout
     one = cli(scene.rt, "--case", scene.target)
     assert one.returncode == 0, one.stdout + one.stderr
+
+
+def test_verifying_an_unknown_case_is_an_error(scene: Scene) -> None:
+    with pytest.raises(CaseNotFound):
+        verify_chains(scene.rt.uow(), "NO-SUCH")
+    done = cli(scene.rt, "--case", "NO-SUCH")
+    assert done.returncode != 0, done.stdout + done.stderr
+    assert "NO-SUCH" in done.stderr and "不存在" in done.stderr, done.stderr
+    assert "审计链校验通过" not in done.stdout
 
 
 @pytest.mark.postgres
