@@ -467,7 +467,7 @@ def _hold_view(c: Case, cal: WorkCalendar, now: datetime) -> HoldView | None:
         label=HOLD_LABELS[c.hold],
         since=c.hold_since,
         until=until,
-        time_left=time_left(cal, until, now).text if until is not None else None,
+        time_left=time_left(cal, until, now).watch_text if until is not None else None,
     )
 
 

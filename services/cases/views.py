@@ -203,7 +203,7 @@ class HoldView:
     label: str
     since: datetime
     until: datetime | None  # a special procedure's expected end, the applicant's 补正期限
-    # 剩余 2 个工作日 / 今日到期 / 已超期 1 个工作日 before or past `until`
+    # 预计剩余 2 个工作日 / 预计今日届满 / 已超出预计 1 个工作日, before or past `until`
     time_left: str | None
 
 

@@ -99,7 +99,7 @@ def test_suspension_and_special_procedure_are_excluded_exactly(world: World) -> 
     detail = shown(world, "reviewer.rs", no, sh(2026, 3, 31, 9))
     assert detail.hold is not None and detail.hold.label == "特别程序"
     assert detail.hold.until == sh(2026, 4, 1)  # five working days: 25th to 31st
-    assert detail.hold.time_left == "今日到期"
+    assert detail.hold.time_left == "预计今日届满"  # nobody is charged if it runs over
     # Its own clock, watched: the department hears when the expected days run out.
     special = open_deadline(rt, no, Stage.SPECIAL)
     assert (special.due_at, special.limit_seconds) == (sh(2026, 4, 1), 5 * 86_400)
