@@ -3,6 +3,7 @@ when it warns and falls due. Pure: the caller passes the calendar and the instan
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from enum import StrEnum
@@ -92,6 +93,14 @@ def schedule(
     return Schedule(
         due=add_working_seconds(cal, start, max(limit_seconds - used_seconds, 0)),
         warn=warning_instant(cal, start, limit_seconds, warning_share, used_seconds=used_seconds),
+    )
+
+
+def supplement_ran_out(running: Iterable[tuple[Stage, datetime | None]], now: datetime) -> bool:
+    """Whether the applicant's 补正期限, among a case's running (stage, due) pairs, has run out
+    at `now` (视为撤回 may follow)."""
+    return any(
+        stage is Stage.SUPPLEMENT and due is not None and now >= due for stage, due in running
     )
 
 

@@ -15,13 +15,13 @@ from datetime import UTC, datetime
 from itertools import groupby
 from typing import Any, Protocol
 
-from sqlalchemy import select
+from sqlalchemy import insert, select, update
 from sqlalchemy.orm import Session
 
 from tongban.models import AuditEvent, Case
 
-from ..core.errors import CaseNotFound
-from ..core.uow import UnitOfWork
+from ..core.errors import CaseNotFound, StaleVersion
+from ..core.uow import STALE_MESSAGE, UnitOfWork
 from ..users.actors import Actor
 from .keys import AuditKey
 
@@ -179,6 +179,46 @@ def append_event(
     case.audit_seq = link.seq
     case.audit_head = link.mac
     return event
+
+
+def append_note(
+    session: Session,
+    key: AuditKey,
+    case: Case,
+    actor: Actor | None,
+    *,
+    action: str,
+    at: datetime,
+    payload: dict[str, Any],
+    touch: bool = False,
+) -> Link:
+    """Append an event that changes nothing of the case's state (a scan uploaded, a document
+    issued). The chain head moves by a plain UPDATE at the head it was read at, not through
+    the ORM, so the case's version stays and a form opened before still applies; a writer
+    that moved the head meanwhile makes this one stale. `touch` also moves `updated_at`."""
+    link = next_link(
+        key,
+        case.case_no,
+        seq=case.audit_seq + 1,
+        prev_mac=case.audit_head,
+        actor=actor,
+        action=action,
+        at=at,
+        from_state=case.state.value,
+        to_state=case.state.value,
+        payload=payload,
+    )
+    head = {"audit_seq": link.seq, "audit_head": link.mac}
+    moved = session.execute(
+        update(Case)
+        .where(Case.id == case.id, Case.audit_seq == case.audit_seq)
+        .values(**head, **({"updated_at": at} if touch else {}))
+        .execution_options(synchronize_session=False)
+    )
+    if moved.rowcount != 1:  # type: ignore[attr-defined]
+        raise StaleVersion(STALE_MESSAGE)
+    session.execute(insert(AuditEvent).values(case_id=case.id, **link.columns()))
+    return link
 
 
 @dataclass(frozen=True)

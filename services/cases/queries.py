@@ -31,7 +31,12 @@ from tongban.workflow.actions import EVENT_LABELS, UPLOAD_STATES, label_of
 from tongban.workflow.availability import Availability, availability
 from tongban.workflow.calendar import SHANGHAI, WorkCalendar, due_date, local_date
 from tongban.workflow.commands import CaseCommand
-from tongban.workflow.deadlines import DEADLINE_STATUS_LABELS, DeadlineStatus, time_left
+from tongban.workflow.deadlines import (
+    DEADLINE_STATUS_LABELS,
+    DeadlineStatus,
+    supplement_ran_out,
+    time_left,
+)
 from tongban.workflow.delivery import DELIVERY_LABELS
 from tongban.workflow.excluded import excluded
 from tongban.workflow.guards import CaseFacts
@@ -311,12 +316,8 @@ def _facts(
         guide=config,
         hold=c.hold,
         originals_returned=c.originals_returned_at is not None,
-        supplement_overdue=any(
-            d.stage is Stage.SUPPLEMENT
-            and d.status is DeadlineStatus.RUNNING
-            and d.due_at is not None
-            and now >= d.due_at
-            for d in deadlines
+        supplement_overdue=supplement_ran_out(
+            ((d.stage, d.due_at) for d in deadlines if d.status is DeadlineStatus.RUNNING), now
         ),
         scanned=frozenset(scanned),
     )

@@ -21,12 +21,12 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from typing import Any
 
+from tongban.workflow.deadlines import supplement_ran_out
 from tongban.workflow.guards import CaseFacts
 from tongban.workflow.guide import GuideConfig, Material
 from tongban.workflow.holds import Hold
 from tongban.workflow.identity import ApplicantKind, DocumentType
 from tongban.workflow.parties import AgentRole
-from tongban.workflow.stages import Stage
 from tongban.workflow.states import State
 
 from ..core.errors import StaleVersion
@@ -90,11 +90,8 @@ class StoredCase:
             guide=guide,
             hold=self.hold,
             originals_returned=self.originals_returned_at is not None,
-            supplement_overdue=any(
-                d.timing.stage is Stage.SUPPLEMENT
-                and d.timing.due_at is not None
-                and now >= d.timing.due_at
-                for d in self.deadlines
+            supplement_overdue=supplement_ran_out(
+                ((d.timing.stage, d.timing.due_at) for d in self.deadlines), now
             ),
             scanned=self.scanned,
         )

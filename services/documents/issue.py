@@ -18,12 +18,12 @@ from typing import cast
 import structlog
 from sqlalchemy import Table, select, update
 
-from tongban.models import AuditEvent, Case, CaseDocument
+from tongban.models import Case, CaseDocument
 
-from ..audit.chain import next_link
+from ..audit.chain import append_note
 from ..core.errors import InvalidInput, StaleVersion
 from ..core.runtime import Runtime
-from ..core.uow import STALE_MESSAGE, UnitOfWork
+from ..core.uow import UnitOfWork
 from ..guides.store import config_of
 from ..users.actors import Actor
 from ..users.scope import check_can_read, out_of_scope
@@ -234,19 +234,15 @@ def _record(
     doc_no: str,
     now: datetime,
 ) -> None:
-    """The issue's audit event and row. The chain head moves by a plain UPDATE at the seq
-    read (not the ORM, which would move the case's version): a concurrent writer appends
-    the same event number and one of the two is refused."""
-    link = next_link(
+    """The issue's audit event (the case's version stays) and its row."""
+    session = uow.session
+    link = append_note(
+        session,
         uow.rt.key,
-        case.case_no,
-        seq=case.audit_seq + 1,
-        prev_mac=case.audit_head,
-        actor=actor,
+        case,
+        actor,
         action=DOCUMENT_ISSUED,
         at=now,
-        from_state=case.state.value,
-        to_state=case.state.value,
         payload={
             "kind": kind.value,
             "title": SPECS[kind].title,
@@ -255,16 +251,6 @@ def _record(
             "sha256": sha,
         },
     )
-    session = uow.session
-    cases = cast(Table, Case.__table__)
-    moved = session.execute(
-        update(cases)
-        .where(cases.c.id == case.id, cases.c.audit_seq == case.audit_seq)
-        .values(audit_seq=link.seq, audit_head=link.mac)
-    )
-    if moved.rowcount != 1:  # type: ignore[attr-defined]
-        raise StaleVersion(STALE_MESSAGE)
-    session.add(AuditEvent(case_id=case.id, **link.columns()))
     session.add(
         CaseDocument(
             case_id=case.id,

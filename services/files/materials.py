@@ -15,18 +15,18 @@ from pathlib import Path
 from typing import BinaryIO
 
 import structlog
-from sqlalchemy import insert, select, update
+from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from tongban.models import AuditEvent, Case, CaseFile
+from tongban.models import Case, CaseFile
 from tongban.workflow.actions import UPLOAD, UPLOAD_LABEL, UPLOAD_STATES
 from tongban.workflow.guide import GuideConfig
 from tongban.workflow.states import STATE_LABELS, Side
 
-from ..audit.chain import next_link
+from ..audit.chain import append_note
 from ..cases.views import FileView
 from ..core.errors import FileTooLarge, InvalidInput, NotFound, StaleVersion, TransitionError
-from ..core.uow import STALE_MESSAGE, UnitOfWork
+from ..core.uow import UnitOfWork
 from ..guides.store import config_of
 from ..users.actors import Actor
 from ..users.scope import check_can_read, out_of_scope, side_for
@@ -177,29 +177,11 @@ def _record(
             unit=actor.unit,
             uploaded_at=now,
         )
-        link = next_link(
-            uow.rt.key,
-            case.case_no,
-            seq=case.audit_seq + 1,
-            prev_mac=case.audit_head,
-            actor=actor,
-            action=UPLOAD,
-            at=now,
-            from_state=case.state.value,
-            to_state=case.state.value,
-            payload=dict(payload),
-        )
-        # The chain head moves at the head it was read at; the case's version does not: an
-        # upload changes no state, and an action the clerk opened before it still applies.
-        moved = session.execute(
-            update(Case)
-            .where(Case.id == case.id, Case.audit_seq == case.audit_seq)
-            .values(audit_seq=link.seq, audit_head=link.mac, updated_at=now)
-            .execution_options(synchronize_session=False)
-        )
-        if moved.rowcount != 1:  # type: ignore[attr-defined]
-            raise StaleVersion(STALE_MESSAGE)
-        session.execute(insert(AuditEvent).values(case_id=case.id, **link.columns()))
+        # An upload changes no state: an action the clerk opened before it still applies.
+        append_note(
+            session, uow.rt.key, case, actor, action=UPLOAD, at=now, payload=dict(payload),
+            touch=True,
+        )  # fmt: skip
         session.add(row)
         session.flush()
         session.expunge(row)
